@@ -1,0 +1,23 @@
+"""lucidsonicdreams: music videos from generative image models driven by the song."""
+
+from __future__ import annotations
+
+from .dream import LucidSonicDream
+from .effects import EffectsGenerator, contrast_effect, flash_effect
+from .errors import AudioDecodeError, DownloadError, EncoderError, LucidSonicDreamsError, ModelFileError
+from .style import show_styles
+
+__version__ = "1.0.0.dev0"
+
+__all__ = [
+    "AudioDecodeError",
+    "DownloadError",
+    "EffectsGenerator",
+    "EncoderError",
+    "LucidSonicDream",
+    "LucidSonicDreamsError",
+    "ModelFileError",
+    "contrast_effect",
+    "flash_effect",
+    "show_styles",
+]

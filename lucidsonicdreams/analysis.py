@@ -1,0 +1,131 @@
+"""Per-frame signals of an audio excerpt: amplitude (of the whole, harmonic or percussive part) and chroma.
+
+Each file's excerpt is decoded once and separated into harmonic and percussive parts at most once; every
+signal is computed on a fine analysis grid and sampled at the exact frame times ``i / fps``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import librosa
+import numpy as np
+
+from .audio import fit_length, load_mono
+
+ANALYSIS_SR = 22050
+# ~11.6 ms between analysis frames; a multiple of 64 so that the constant-Q chroma accepts it.
+HOP = 256
+N_MELS = 128
+
+Part = Literal["full", "harmonic", "percussive"]
+
+
+def choose_part(percussive: bool, harmonic: bool) -> Part:
+    """The part of a song picked by a ``*_percussive``/``*_harmonic`` pair: one of them, or (both or neither) all."""
+    if percussive == harmonic:
+        return "full"
+    return "percussive" if percussive else "harmonic"
+
+
+def sample_at_frames(values: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
+    """Linearly interpolate analysis-grid values (last axis) at the frame times ``i / fps``.
+
+    values : np.ndarray [shape=(..., n_grid)]
+    Returns np.ndarray [shape=(n_frames, ...)]
+    """
+    grid_times = np.arange(values.shape[-1]) * (HOP / ANALYSIS_SR)
+    frame_times = np.arange(n_frames) / fps
+    flat = values.reshape(-1, values.shape[-1])
+    out = np.stack([np.interp(frame_times, grid_times, row) for row in flat], axis=-1)
+    return out.reshape((n_frames,) + values.shape[:-1])
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    """Min-max normalise to [0, 1]; a constant signal (silence) gives zeros, never NaN."""
+    x = np.asarray(x, dtype=np.float64)
+    span = x.max() - x.min() if x.size else 0.0
+    if not np.isfinite(span) or span <= 0:
+        return np.zeros_like(x)
+    return (x - x.min()) / span
+
+
+def amplitude_envelope(y: np.ndarray) -> np.ndarray:
+    """The loudest mel band's power in every analysis frame.
+
+    y : np.ndarray [shape=(n,)] at ``ANALYSIS_SR``
+    Returns np.ndarray [shape=(n_grid,)]
+    """
+    mel = librosa.feature.melspectrogram(y=y, sr=ANALYSIS_SR, hop_length=HOP, n_mels=N_MELS)
+    return mel.max(axis=0)
+
+
+def chromagram(y: np.ndarray) -> np.ndarray:
+    """Constant-Q chroma, each analysis frame scaled so its strongest pitch is 1 (silence stays 0).
+
+    Returns np.ndarray [shape=(12, n_grid)]
+    """
+    if not np.any(y):
+        return np.zeros((12, 1 + len(y) // HOP))
+    chroma = librosa.feature.chroma_cqt(y=y, sr=ANALYSIS_SR, hop_length=HOP)
+    return np.nan_to_num(chroma)
+
+
+@dataclass
+class TrackAnalysis:
+    """One audio file's excerpt ``[start, start + duration)``, decoded and analysed on demand, once.
+
+    Shorter files are zero-padded and longer ones trimmed to ``duration``, so stems line up with the song.
+    """
+
+    path: Path
+    start: float
+    duration: float
+    _signals: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def samples(self) -> np.ndarray:
+        y = load_mono(self.path, ANALYSIS_SR, self.start, self.duration)
+        return fit_length(y, int(round(self.duration * ANALYSIS_SR)))
+
+    @cached_property
+    def _separated(self) -> tuple[np.ndarray, np.ndarray]:
+        return librosa.effects.hpss(self.samples)
+
+    def part(self, part: Part) -> np.ndarray:
+        """The whole excerpt, or its harmonic or percussive part (separated once, shared by every caller)."""
+        if part == "full":
+            return self.samples
+        harmonic, percussive = self._separated
+        return harmonic if part == "harmonic" else percussive
+
+    def amplitude(self, part: Part, fps: float, n_frames: int) -> np.ndarray:
+        """Per-frame amplitude in [0, 1], shape (n_frames,)."""
+        key = ("amplitude", part, fps, n_frames)
+        if key not in self._signals:
+            envelope = sample_at_frames(amplitude_envelope(self.part(part)), fps, n_frames)
+            self._signals[key] = normalize(envelope)
+        return self._signals[key]
+
+    def chroma(self, fps: float, n_frames: int) -> np.ndarray:
+        """Per-frame chroma, shape (n_frames, 12), each row's strongest pitch near 1."""
+        key = ("chroma", fps, n_frames)
+        if key not in self._signals:
+            self._signals[key] = sample_at_frames(chromagram(self.samples), fps, n_frames)
+        return self._signals[key]
+
+
+class AnalysisCache:
+    """Keeps one :class:`TrackAnalysis` per (file, start, duration), so repeated renders re-use the work."""
+
+    def __init__(self) -> None:
+        self._tracks: dict[tuple[str, float, float], TrackAnalysis] = {}
+
+    def track(self, path: str | Path, start: float, duration: float) -> TrackAnalysis:
+        key = (str(Path(path).resolve()), float(start), float(duration))
+        if key not in self._tracks:
+            self._tracks[key] = TrackAnalysis(Path(path), float(start), float(duration))
+        return self._tracks[key]

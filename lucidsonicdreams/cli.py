@@ -1,0 +1,177 @@
+"""Command line: ``lucidsonicdreams render | styles | demo``.
+
+Every ``hallucinate`` parameter becomes a ``--kebab-case`` option, declared once from its signature. User
+mistakes print one line and exit with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .dream import LucidSonicDream
+from .errors import LucidSonicDreamsError
+from .style import DEFAULT_STYLE, show_styles
+
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, LucidSonicDreamsError)
+
+_HELP = {
+    "output_audio": "audio muxed into the video (default: the song's rendered part)",
+    "fps": "frames per second",
+    "resolution": "frame size: N for NxN, or WIDTHxHEIGHT (the image fills the frame, centre-cropped)",
+    "start": "where to start in the song, in seconds",
+    "duration": "seconds to render (default: to the end)",
+    "save_frames": "also keep every frame as a PNG file beside the video",
+    "batch_size": "frames generated per batch",
+    "speed_fpm": "new base images per minute",
+    "pulse_percussive": "drive the pulse from the percussive part",
+    "pulse_harmonic": "drive the pulse from the harmonic part",
+    "pulse_react": "strength of the pulse",
+    "motion_percussive": "drive the motion from the percussive part",
+    "motion_harmonic": "drive the motion from the harmonic part",
+    "motion_react": "speed of the motion",
+    "motion_randomness": "share of the motion that is randomly slowed (0..1)",
+    "truncation": "scale of the latent vectors (0..1)",
+    "classes": "class indices driven by the 12 pitches",
+    "dominant_classes_first": "give the most present pitches the first listed classes",
+    "class_pitch_react": "how fast class weights follow the pitches",
+    "class_smooth_seconds": "seconds over which class weights are averaged",
+    "class_complexity": "scale of the class weights",
+    "class_shuffle_seconds": "rotate the pitch-to-class assignment every S seconds, or at the listed times",
+    "class_shuffle_strength": "how far each rotation goes (0..1 of 12 places)",
+    "contrast_strength": "contrast effect strength (turns the effect on)",
+    "contrast_percussive": "drive the contrast effect from the percussive part (turns the effect on)",
+    "flash_strength": "flash effect strength (turns the effect on)",
+    "flash_percussive": "drive the flash effect from the percussive part (turns the effect on)",
+    "seed": "random seed: the same seed and options give the same video",
+    "truncation_psi": "StyleGAN styles: pull towards the average latent (1 = off)",
+}
+# hallucinate parameters that have no command-line form (Python objects)
+_NOT_ON_CLI = {"file_name", "custom_effects"}
+_STEMS = ("pulse_audio", "motion_audio", "class_audio", "contrast_audio", "flash_audio")
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _resolution(text: str) -> int | tuple[int, int]:
+    parts = text.lower().split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"resolution must be N or WIDTHxHEIGHT, got {text!r}") from None
+    if len(values) == 1:
+        return values[0]
+    if len(values) == 2:
+        return values[0], values[1]
+    raise argparse.ArgumentTypeError(f"resolution must be N or WIDTHxHEIGHT, got {text!r}")
+
+
+def _add_render_options(parser: argparse.ArgumentParser, defaults: dict[str, object]) -> None:
+    """One option per ``hallucinate`` parameter, typed from its default."""
+    for name, param in inspect.signature(LucidSonicDream.hallucinate).parameters.items():
+        if name == "self" or name in _NOT_ON_CLI:
+            continue
+        flag = "--" + name.replace("_", "-")
+        default = defaults.get(name, param.default)
+        kwargs: dict = {"default": default, "dest": name, "help": _HELP.get(name, "")}
+        if name == "resolution":
+            kwargs.update(type=_resolution, metavar="N|WxH")
+        elif name == "output_audio":
+            kwargs.update(metavar="FILE")
+        elif name in ("classes", "class_shuffle_seconds"):
+            kwargs.update(type=int if name == "classes" else _number, nargs="+", metavar="N")
+        elif isinstance(param.default, bool) or name.endswith("_percussive"):
+            kwargs.update(action=argparse.BooleanOptionalAction)
+        else:
+            kwargs.update(type=_number, metavar="N")
+        if default is not None and "help" in kwargs and not isinstance(default, bool):
+            kwargs["help"] += f" (default: {default})"
+        parser.add_argument(flag, **kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lucidsonicdreams", description="Turn music into video.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    render = commands.add_parser("render", help="render a music video from a song",
+                                 description="Render a music video from a song.")
+    render.add_argument("song", help="audio file: wav, mp3, ogg, flac, m4a, ...")
+    render.add_argument("-o", "--output", dest="file_name", help="video file to write (default: SONG.mp4 here)")
+    render.add_argument("--style", default=DEFAULT_STYLE, help=f"style name (default: {DEFAULT_STYLE})")
+    render.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    for stem in _STEMS:
+        component = stem.split("_")[0]
+        render.add_argument("--" + stem.replace("_", "-"), dest=stem, metavar="FILE",
+                            help=f"stem that drives the {component} instead of the song")
+    _add_render_options(render, {})
+
+    commands.add_parser("styles", help="list the available styles", description="List the available styles.")
+
+    demo = commands.add_parser("demo", help="synthesize a short song and render it offline with the built-in style",
+                               description="Synthesize a short song (drums, bass, chords) and render it offline.")
+    demo.add_argument("-o", "--output", dest="file_name", default="demo.mp4", help="video file (default: demo.mp4)")
+    demo.add_argument("--seconds", type=float, default=16.0, help="length of the demo song (default: 16)")
+    _add_render_options(demo, {"fps": 30, "resolution": 512, "seed": 7, "batch_size": 4, "flash_strength": 0.3})
+    return parser
+
+
+def _render_kwargs(args: argparse.Namespace) -> dict:
+    kwargs = {name: getattr(args, name) for name in inspect.signature(LucidSonicDream.hallucinate).parameters
+              if hasattr(args, name) and name not in _NOT_ON_CLI}
+    shuffle = kwargs.get("class_shuffle_seconds")
+    if shuffle is not None and len(shuffle) == 1:
+        kwargs["class_shuffle_seconds"] = shuffle[0]
+    return kwargs
+
+
+def _render(args: argparse.Namespace) -> int:
+    file_name = args.file_name or Path(args.song).with_suffix(".mp4").name
+    stems = {stem: getattr(args, stem) for stem in _STEMS}
+    dream = LucidSonicDream(args.song, style=args.style, device=args.device, **stems)
+    path = dream.hallucinate(file_name, **_render_kwargs(args))
+    print(f"wrote {path} (seed {dream.seed})")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import write_demo_song
+
+    with tempfile.TemporaryDirectory() as tmp:
+        song = write_demo_song(Path(tmp) / "demo.wav", seconds=args.seconds)
+        path = LucidSonicDream(song).hallucinate(args.file_name, **_render_kwargs(args))
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "styles":
+            show_styles()
+            return 0
+        return _render(args) if args.command == "render" else _demo(args)
+    except USER_ERRORS as exc:
+        print(f"lucidsonicdreams: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lucidsonicdreams: interrupted; no video was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""The package's exception classes.
+
+Bad arguments raise the standard ``ValueError``, ``TypeError`` or ``FileNotFoundError``; problems with the
+things the package works on (model files, downloads, the encoder) raise a subclass of
+:class:`LucidSonicDreamsError`.
+"""
+
+from __future__ import annotations
+
+
+class LucidSonicDreamsError(Exception):
+    """Root of the package's own errors."""
+
+
+class ModelFileError(LucidSonicDreamsError):
+    """A style file that cannot be loaded: unknown format, damaged, or asking to run code."""
+
+
+class DownloadError(LucidSonicDreamsError):
+    """A style download that failed or did not verify."""
+
+
+class AudioDecodeError(LucidSonicDreamsError):
+    """An audio file that neither libsndfile nor ffmpeg can decode."""
+
+
+class EncoderError(LucidSonicDreamsError):
+    """ffmpeg failed while writing the video."""

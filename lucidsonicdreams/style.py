@@ -1,0 +1,110 @@
+"""Resolving the ``style`` argument into something that turns (noise, class) batches into uint8 frames."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .cppn import CPPNStyle
+from .errors import ModelFileError
+from .frames import to_uint8_frames
+
+DEFAULT_STYLE = "cppn"
+BUILTIN_STYLES = {"cppn": "built-in compositional pattern-producing network; no download, runs on CPU"}
+
+
+class Style(Protocol):
+    """What the renderer needs of a style."""
+
+    input_shape: int
+    num_possible_classes: int
+
+    def __call__(self, noise_batch: np.ndarray, class_batch: np.ndarray) -> np.ndarray: ...
+
+
+def show_styles() -> list[str]:
+    """Print the names of the available styles, one per line, and return them."""
+    names = sorted(BUILTIN_STYLES)
+    for name in names:
+        print(f"{name}\t{BUILTIN_STYLES[name]}")
+    return names
+
+
+def check_style(style: object, input_shape: int | None, num_possible_classes: int | None) -> None:
+    """Validate the ``style`` argument (and the two that go with a function) without loading anything."""
+    if callable(style):
+        params = inspect.signature(style).parameters if _has_signature(style) else {}
+        takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        missing = [n for n in ("noise_batch", "class_batch") if params and not takes_kwargs and n not in params]
+        if missing:
+            raise TypeError(f"style function must accept noise_batch and class_batch; it lacks {', '.join(missing)}")
+        if input_shape is None or num_possible_classes is None:
+            raise TypeError(
+                "style is a function, so input_shape (the noise vector length) and num_possible_classes "
+                "(0 for an unconditional model) must be given too"
+            )
+        _check_int("input_shape", input_shape, 1)
+        _check_int("num_possible_classes", num_possible_classes, 0)
+        return
+    if not isinstance(style, (str, Path)):
+        raise TypeError(f"style must be a style name, a model file path or a function, got {type(style).__name__}")
+    if str(style).lower() in BUILTIN_STYLES:
+        return
+    if Path(style).is_file():
+        raise ModelFileError(
+            f"style file {str(style)!r}: StyleGAN model files are not supported by this version yet; "
+            f"use style='cppn' or a function"
+        )
+    if str(style).lower().endswith(".pkl"):
+        raise FileNotFoundError(f"style file {str(style)!r} does not exist")
+    raise ValueError(f"unknown style {str(style)!r}; show_styles() lists the available ones: {sorted(BUILTIN_STYLES)}")
+
+
+def load_style(
+    style: object, input_shape: int | None, num_possible_classes: int | None, device, seed: int
+) -> Style:
+    """Build the style object for a render (the built-in network is seeded by ``seed``)."""
+    check_style(style, input_shape, num_possible_classes)
+    if callable(style):
+        return FunctionStyle(style, input_shape, num_possible_classes)
+    return CPPNStyle(seed, device)
+
+
+class FunctionStyle:
+    """A user function ``f(noise_batch, class_batch)`` that returns images.
+
+    uint8 images are used as they are; float images are read as ``f.output_range`` (default ``(-1, 1)``,
+    StyleGAN's convention; set ``f.output_range = (0, 1)`` for [0, 1] images).
+    """
+
+    def __init__(self, func: Callable, input_shape: int, num_possible_classes: int) -> None:
+        self.func = func
+        self.input_shape = int(input_shape)
+        self.num_possible_classes = int(num_possible_classes)
+        value_range = getattr(func, "output_range", (-1.0, 1.0))
+        if len(value_range) != 2 or not value_range[0] < value_range[1]:
+            raise ValueError(f"style function's output_range must be (low, high) with low < high, got {value_range!r}")
+        self.value_range = (float(value_range[0]), float(value_range[1]))
+
+    def __call__(self, noise_batch: np.ndarray, class_batch: np.ndarray) -> np.ndarray:
+        images = to_uint8_frames(self.func(noise_batch=noise_batch, class_batch=class_batch), self.value_range)
+        if len(images) != len(noise_batch):
+            raise TypeError(f"style function returned {len(images)} images for a batch of {len(noise_batch)}")
+        return images
+
+
+def _has_signature(func: Callable) -> bool:
+    try:
+        inspect.signature(func)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

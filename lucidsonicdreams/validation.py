@@ -1,0 +1,104 @@
+"""Checks of user arguments, run before any slow work; each error names the argument, the value and the fix."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def number(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    integer: bool = False,
+) -> float:
+    """A real number (an integer if asked) within ``[low, high]`` (or ``(low, high]`` with ``low_open``)."""
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real if not integer else numbers.Integral):
+        raise TypeError(f"{name} must be {kind}, got {value!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    if too_low or (high is not None and value > high):
+        left = "(" if low_open else "["
+        bounds = f"{left}{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
+        raise ValueError(f"{name} must be in {bounds}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def optional_number(name: str, value: object, **bounds) -> float | None:
+    return None if value is None else number(name, value, **bounds)
+
+
+def flag(name: str, value: object, *, optional: bool = False) -> bool | None:
+    if optional and value is None:
+        return None
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def audio_file(name: str, value: object, *, optional: bool = False) -> Path | None:
+    """An existing audio file path."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, (str, Path)):
+        raise TypeError(f"{name} must be the path of an audio file, got {type(value).__name__}")
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{name}: audio file {str(value)!r} does not exist")
+    return path
+
+
+def video_path(file_name: object) -> Path:
+    """The output path, with ``.mp4`` appended if missing; its folder must exist."""
+    if not isinstance(file_name, (str, Path)) or not str(file_name).strip():
+        raise TypeError(f"file_name must be a file path such as 'song.mp4', got {file_name!r}")
+    path = Path(file_name).expanduser()
+    if path.suffix.lower() != ".mp4":
+        path = path.with_name(path.name + ".mp4")
+    if path.is_dir():
+        raise ValueError(f"file_name {str(file_name)!r} is a directory; give a file name such as 'song.mp4'")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"file_name: the folder {str(path.parent)!r} does not exist; create it first")
+    return path
+
+
+def resolution(value: object) -> tuple[int, int] | None:
+    """``None``, a square side, or a ``(width, height)`` pair, as ``(width, height)``."""
+    if value is None:
+        return None
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        width = number("resolution width", value[0], low=2, integer=True)
+        height = number("resolution height", value[1], low=2, integer=True)
+        return width, height
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        side = number("resolution", value, low=2, integer=True)
+        return side, side
+    raise TypeError(f"resolution must be None, an integer, or a (width, height) pair, got {value!r}")
+
+
+def shuffle_seconds(value: object) -> float | list[float] | None:
+    """``class_shuffle_seconds``: ``None``, a period in seconds, or a list of timestamps in seconds."""
+    if value is None:
+        return None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return number("class_shuffle_seconds", value, low=0, low_open=True)
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [number("class_shuffle_seconds[]", t, low=0) for t in value]
+    raise TypeError(f"class_shuffle_seconds must be None, a number of seconds or a list of timestamps, got {value!r}")
+
+
+def class_list(value: object, num_classes: int) -> list[int] | None:
+    """``classes``: ``None`` or a non-empty list of class indices valid for the style."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, Sequence) or len(value) == 0:
+        raise ValueError(f"classes must be None or a non-empty list of class indices, got {value!r}")
+    if num_classes == 0:
+        return [number("classes[]", c, low=0, integer=True) for c in value]
+    return [number("classes[]", c, low=0, high=num_classes - 1, integer=True) for c in value]

@@ -1,0 +1,135 @@
+"""Streaming MP4 output: frames are piped to one ffmpeg process that also muxes the audio.
+
+The video is written to a hidden temporary file beside the target and renamed over it only when ffmpeg has
+finished without error, so a failed or interrupted render never leaves a half-written file at the target and
+never destroys an existing one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .audio import ffmpeg_exe
+from .errors import EncoderError
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    """The audio to mux: ``duration`` seconds of ``path`` from ``start``, kept at its own rate and channels."""
+
+    path: Path
+    start: float
+    duration: float
+
+
+class VideoWriter:
+    """Write uint8 RGB frames of one size to an H.264/yuv420p MP4 with AAC audio and ``faststart``.
+
+    Use as a context manager; leaving the block with an exception discards the partial file.
+
+    Parameters
+    ----------
+    path : path
+        The final file name.
+    size : (int, int)
+        ``(width, height)`` of every frame. Odd sizes are padded by one repeated edge pixel, since yuv420p
+        needs even sizes.
+    fps : float
+        Frames per second.
+    audio : AudioTrack, optional
+        Audio to mux.
+    crf, preset : x264 quality and speed settings.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        size: tuple[int, int],
+        fps: float,
+        audio: AudioTrack | None = None,
+        *,
+        crf: int = 18,
+        preset: str = "veryfast",
+    ) -> None:
+        self.path = Path(path)
+        self.size = size
+        self.fps = fps
+        self.audio = audio
+        self.crf = crf
+        self.preset = preset
+        self.frames_written = 0
+        self._proc: subprocess.Popen | None = None
+        self._tmp: Path | None = None
+        self._log = None
+
+    def _command(self, tmp: Path) -> list[str]:
+        width, height = self.size
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width + width % 2}x{height + height % 2}",
+               "-framerate", repr(float(self.fps)), "-i", "pipe:0"]
+        if self.audio is not None:
+            cmd += ["-ss", f"{self.audio.start:.6f}", "-t", f"{self.audio.duration:.6f}",
+                    "-i", str(self.audio.path), "-map", "0:v:0", "-map", "1:a:0",
+                    "-c:a", "aac", "-b:a", "192k"]
+        cmd += ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p",
+                "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+        return cmd
+
+    def __enter__(self) -> VideoWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self._log = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(self._command(self._tmp), stdin=subprocess.PIPE, stderr=self._log)
+        return self
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one frame, shape (height, width, 3), uint8."""
+        width, height = self.size
+        if frame.shape != (height, width, 3) or frame.dtype != np.uint8:
+            raise ValueError(f"frame must be uint8 of shape {(height, width, 3)}, got {frame.dtype} {frame.shape}")
+        if width % 2 or height % 2:
+            frame = np.pad(frame, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(frame).data)
+        except (BrokenPipeError, OSError) as exc:
+            raise EncoderError(f"ffmpeg stopped while encoding {str(self.path)!r}: {self._ffmpeg_message()}") from exc
+        self.frames_written += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self._finish()
+            else:
+                self._proc.kill()
+                self._proc.wait()
+        finally:
+            self._log.close()
+            if self._tmp.exists():
+                self._tmp.unlink()
+
+    def _finish(self) -> None:
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        if self._proc.wait() != 0:
+            raise EncoderError(f"ffmpeg failed to write {str(self.path)!r}: {self._ffmpeg_message()}")
+        if self.frames_written == 0:
+            raise EncoderError(f"no frames were rendered for {str(self.path)!r}")
+        os.replace(self._tmp, self.path)
+
+    def _ffmpeg_message(self) -> str:
+        self._log.seek(0)
+        lines = [line for line in self._log.read().decode(errors="replace").splitlines() if line.strip()]
+        hint = lines[-1] if lines else f"exit code {self._proc.poll()}"
+        if "No space left" in hint:
+            hint += " (free some disk space, or write the video elsewhere)"
+        return hint

@@ -1,0 +1,28 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="lucidsonicdreams",
+    version="1.0.0.dev0",
+    description="Music videos from generative image models driven by the song (PyTorch successor of 0.4)",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.9",
+    packages=find_packages(include=["lucidsonicdreams", "lucidsonicdreams.*"]),
+    install_requires=[
+        "torch>=2.1",
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "librosa>=0.10",
+        "soundfile>=0.12",
+        "imageio-ffmpeg>=0.4.9",
+        "scikit-image>=0.21",
+        "pillow>=10",
+        "tqdm>=4.60",
+        "requests>=2.28",
+    ],
+    extras_require={"test": ["pytest>=7", "av>=11", "ruff>=0.4"]},
+    entry_points={"console_scripts": ["lucidsonicdreams=lucidsonicdreams.cli:main"]},
+)
