@@ -6,6 +6,7 @@ signal is computed on a fine analysis grid and sampled at the exact frame times 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -70,7 +71,10 @@ def chromagram(y: np.ndarray) -> np.ndarray:
     """
     if not np.any(y):
         return np.zeros((12, 1 + len(y) // HOP))
-    chroma = librosa.feature.chroma_cqt(y=y, sr=ANALYSIS_SR, hop_length=HOP)
+    with warnings.catch_warnings():
+        # Excerpts under a second make the lowest octaves' filters longer than the signal; the result is fine.
+        warnings.filterwarnings("ignore", message="n_fft=.* is too large")
+        chroma = librosa.feature.chroma_cqt(y=y, sr=ANALYSIS_SR, hop_length=HOP)
     return np.nan_to_num(chroma)
 
 

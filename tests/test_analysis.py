@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import C_MAJOR, KICKS, SONG_SECONDS, STEM_KICKS, chord_track, kick_track, write
+
+from lucidsonicdreams.analysis import (
+    ANALYSIS_SR,
+    AnalysisCache,
+    TrackAnalysis,
+    choose_part,
+    normalize,
+    sample_at_frames,
+)
+
+
+def peak_frames(signal: np.ndarray, threshold: float = 0.5) -> list[int]:
+    """Frames where the signal crosses the threshold upwards."""
+    above = signal >= threshold
+    return [i for i in range(len(signal)) if above[i] and (i == 0 or not above[i - 1])]
+
+
+@pytest.mark.parametrize("percussive, harmonic, part", [
+    (True, False, "percussive"), (False, True, "harmonic"), (True, True, "full"), (False, False, "full"),
+])
+def test_choose_part(percussive, harmonic, part):
+    assert choose_part(percussive, harmonic) == part
+
+
+@pytest.mark.parametrize("fps", [24, 30, 43, 60])
+def test_percussive_amplitude_peaks_on_the_kicks(song, fps):
+    n = round(SONG_SECONDS * fps)
+    amp = TrackAnalysis(song, 0.0, SONG_SECONDS).amplitude("percussive", fps, n)
+    assert amp.shape == (n,)
+    assert amp.min() == 0.0 and amp.max() == 1.0
+    onsets = peak_frames(amp)
+    assert len(onsets) == len(KICKS)
+    for frame, kick in zip(onsets, KICKS):
+        assert abs(frame / fps - kick) <= 1.5 / fps
+
+
+def test_harmonic_part_follows_the_chord_not_the_kicks(tmp_path):
+    seconds = 4.0
+    swell = chord_track(C_MAJOR, seconds, envelope=lambda t: t / seconds)
+    path = write(tmp_path / "swell.wav", 0.3 * swell + 0.8 * kick_track((0.5, 1.5, 2.5, 3.5), seconds))
+    track = TrackAnalysis(path, 0.0, seconds)
+    fps, n = 30, 120
+    harmonic = track.amplitude("harmonic", fps, n)
+    percussive = track.amplitude("percussive", fps, n)
+    ramp = np.arange(n) / n
+    assert np.corrcoef(harmonic, ramp ** 2)[0, 1] > 0.95
+    assert np.corrcoef(percussive, ramp ** 2)[0, 1] < 0.5
+
+
+def test_chroma_follows_the_chord(song):
+    chroma = TrackAnalysis(song, 0.0, SONG_SECONDS).chroma(30, 105)
+    assert chroma.shape == (105, 12)
+    top3 = np.argsort(chroma.mean(axis=0))[-3:]
+    assert set(top3) == {0, 4, 7}
+
+
+def test_hpss_is_computed_once_per_file(song, monkeypatch):
+    import librosa
+
+    calls = []
+    real = librosa.effects.hpss
+    monkeypatch.setattr(librosa.effects, "hpss", lambda y: calls.append(1) or real(y))
+    track = AnalysisCache().track(song, 0.0, SONG_SECONDS)
+    track.amplitude("percussive", 30, 105)
+    track.amplitude("harmonic", 30, 105)
+    track.amplitude("percussive", 24, 84)
+    assert len(calls) == 1
+
+
+def test_cache_returns_the_same_track_for_the_same_excerpt(song):
+    cache = AnalysisCache()
+    assert cache.track(song, 0, 2.0) is cache.track(str(song), 0.0, 2.0)
+    assert cache.track(song, 0, 2.0) is not cache.track(song, 0.5, 2.0)
+
+
+def test_silence_gives_zeros_not_nan(silence):
+    track = TrackAnalysis(silence, 0.0, 2.0)
+    for part in ("full", "harmonic", "percussive"):
+        amp = track.amplitude(part, 30, 60)
+        assert np.all(amp == 0)
+    chroma = track.chroma(30, 60)
+    assert np.all(np.isfinite(chroma)) and np.all(chroma == 0)
+
+
+def test_stems_of_other_rate_channels_and_length_line_up(drum_stem):
+    track = TrackAnalysis(drum_stem, 0.0, 3.5)  # the stem is 3.0 s, 16 kHz mono
+    assert len(track.samples) == round(3.5 * ANALYSIS_SR)
+    amp = track.amplitude("full", 30, 105)
+    onsets = peak_frames(amp)
+    assert [round(f / 30, 1) for f in onsets] == [round(k, 1) for k in STEM_KICKS]
+    assert np.all(amp[95:] == 0)  # the padding after the stem's end is silent
+
+
+def test_excerpt_starts_at_start(song):
+    amp = TrackAnalysis(song, 1.0, 2.0).amplitude("percussive", 40, 80)
+    onsets = peak_frames(amp)
+    assert [round(f / 40 + 1.0, 2) for f in onsets] == pytest.approx([1.25, 2.0, 2.75], abs=0.04)
+
+
+def test_sample_at_frames_hits_the_exact_frame_times():
+    grid = np.arange(1000, dtype=float) * (256 / ANALYSIS_SR)  # value = time in seconds
+    frames = sample_at_frames(grid, 43, 200)
+    assert frames.shape == (200,)
+    np.testing.assert_allclose(frames, np.arange(200) / 43)
+    two = sample_at_frames(np.stack([grid, 2 * grid]), 30, 10)
+    assert two.shape == (10, 2)
+
+
+def test_normalize_handles_constants_and_empties():
+    assert np.all(normalize(np.full(5, 3.0)) == 0)
+    assert normalize(np.array([])).shape == (0,)
+    np.testing.assert_allclose(normalize(np.array([1.0, 3.0, 2.0])), [0, 1, 0.5])

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import probe
+
+from lucidsonicdreams.cli import build_parser, main
+
+
+def test_demo_renders_a_video(tmp_path, capsys):
+    out = tmp_path / "demo.mp4"
+    code = main(["demo", "-o", str(out), "--seconds", "2", "--fps", "12", "--resolution", "48"])
+    assert code == 0
+    info = probe(out)
+    assert len(info["frames"]) == 24 and (info["width"], info["height"]) == (48, 48)
+    assert info["audio_codec"] == "aac"
+    assert f"wrote {out}" in capsys.readouterr().out
+
+
+def test_render_with_options_and_stems(song, drum_stem, tmp_path, capsys):
+    out = tmp_path / "clip"
+    code = main(["render", str(song), "-o", str(out), "--fps", "20", "--resolution", "40x24", "--start", "0.5",
+                 "--duration", "1.5", "--seed", "3", "--pulse-audio", str(drum_stem), "--no-pulse-percussive",
+                 "--classes", "1", "2", "3", "--class-shuffle-seconds", "0.5", "--flash-strength", "0.4",
+                 "--contrast-percussive", "--batch-size", "4"])
+    assert code == 0
+    info = probe(tmp_path / "clip.mp4")
+    assert len(info["frames"]) == 30 and (info["width"], info["height"]) == (40, 24)
+    assert "seed 3" in capsys.readouterr().out
+
+
+def test_render_defaults_to_the_song_name(song, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["render", str(song), "--duration", "0.5", "--fps", "10", "--resolution", "16"]) == 0
+    assert (tmp_path / "song.mp4").is_file()
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["render", "missing.mp3"], "song: audio file 'missing.mp3' does not exist"),
+    (["render", "{song}", "--fps", "0"], "fps must be in"),
+    (["render", "{song}", "--style", "nope"], "unknown style 'nope'"),
+    (["render", "{song}", "--motion-randomness", "3"], "motion_randomness must be in [0, 1], got 3"),
+])
+def test_user_errors_print_one_line_and_exit_2(song, tmp_path, capsys, argv, words, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main([a.format(song=song) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("lucidsonicdreams: error: ") and words in err
+    assert not list(tmp_path.glob("*.mp4"))
+
+
+def test_bad_option_value_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["render", "x.wav", "--resolution", "wide"])
+    assert exc.value.code == 2
+    assert "resolution must be N or WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_styles_lists_cppn(capsys):
+    assert main(["styles"]) == 0
+    assert capsys.readouterr().out.startswith("cppn")
+
+
+def test_every_hallucinate_parameter_has_an_option():
+    import inspect
+
+    from lucidsonicdreams import LucidSonicDream
+
+    render = build_parser()._subparsers._group_actions[0].choices["render"]
+    options = {opt for action in render._actions for opt in action.option_strings}
+    for name in inspect.signature(LucidSonicDream.hallucinate).parameters:
+        if name not in ("self", "file_name", "custom_effects"):
+            assert "--" + name.replace("_", "-") in options, name
+
+
+def test_console_script_help_runs():
+    proc = subprocess.run([sys.executable, "-m", "lucidsonicdreams", "render", "--help"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0 and "--pulse-react" in proc.stdout and "--class-audio" in proc.stdout
