@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from conftest import SR, probe, write
@@ -27,6 +29,9 @@ def test_writes_h264_yuv420p_aac_faststart(tmp_path):
     assert info["faststart"]
     assert abs(int(info["frames"][20].mean()) - 200) <= 2
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_odd_sizes_are_padded_to_even(tmp_path):
