@@ -5,7 +5,7 @@
 Prints frames per second for: the network alone; a whole ``hallucinate`` render of a synthesized song
 (analysis, latents, generation, effects, encoding, audio mux); and, for the same frames, piping them to one
 ffmpeg process versus writing PNG files and assembling them afterwards (what 0.4 did). ``--memory`` also
-renders a short and a 4x longer song in subprocesses and prints their peak memory.
+renders a short and an 8x longer song in subprocesses and prints their peak memory.
 """
 
 from __future__ import annotations
@@ -74,13 +74,13 @@ def stream_vs_png(frames: list[np.ndarray], fps: int, folder: Path) -> tuple[flo
 
 
 def peak_memory_mib(song: Path, out: Path, fps: int, resolution: int) -> float:
-    code = ("import sys; from lucidsonicdreams import LucidSonicDream; "
-            f"LucidSonicDream(sys.argv[1]).hallucinate(sys.argv[2], fps={fps}, resolution={resolution}, seed=1)")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(song), str(out)], stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise RuntimeError("render failed")
-    return usage.ru_maxrss / 1024
+    """Peak resident memory of a Python process that renders ``song`` (ffmpeg's own process not included)."""
+    code = ("import resource, sys; from lucidsonicdreams import LucidSonicDream; "
+            f"LucidSonicDream(sys.argv[1]).hallucinate(sys.argv[2], fps={fps}, resolution={resolution}, seed=1); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    proc = subprocess.run([sys.executable, "-c", code, str(song), str(out)], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True, check=True)
+    return int(proc.stdout.split()[-1]) / 1024
 
 
 def main() -> None:
@@ -112,10 +112,10 @@ def main() -> None:
 
         if args.memory:
             short = write_demo_song(tmp / "short.wav", seconds=30)
-            long = write_demo_song(tmp / "long.wav", seconds=120)
+            long = write_demo_song(tmp / "long.wav", seconds=240)
             a = peak_memory_mib(short, tmp / "short.mp4", args.fps, 256)
             b = peak_memory_mib(long, tmp / "long.mp4", args.fps, 256)
-            print(f"  peak memory at 256x256: 30 s song {a:.0f} MiB, 120 s song {b:.0f} MiB ({b / a:.2f}x)")
+            print(f"  peak memory at 256x256: 30 s song {a:.0f} MiB, 240 s song {b:.0f} MiB ({b / a:.2f}x)")
 
 
 if __name__ == "__main__":

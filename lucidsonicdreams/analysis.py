@@ -1,12 +1,13 @@
 """Per-frame signals of an audio excerpt: amplitude (of the whole, harmonic or percussive part) and chroma.
 
 Each file's excerpt is decoded once and separated into harmonic and percussive parts at most once; every
-signal is computed on a fine analysis grid and sampled at the exact frame times ``i / fps``.
+signal is computed on a fine analysis grid, block by block, and sampled at the exact frame times ``i / fps``.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +22,10 @@ ANALYSIS_SR = 22050
 # ~11.6 ms between analysis frames; a multiple of 64 so that the constant-Q chroma accepts it.
 HOP = 256
 N_MELS = 128
+# Long songs are analysed in blocks of ~30 s with ~3 s of context on each side: more than the longest filter
+# (the lowest constant-Q bin, ~1.6 s) or the separation's median filter (~0.7 s) reaches.
+BLOCK_FRAMES = 2560
+MARGIN_FRAMES = 256
 
 Part = Literal["full", "harmonic", "percussive"]
 
@@ -78,6 +83,31 @@ def chromagram(y: np.ndarray) -> np.ndarray:
     return np.nan_to_num(chroma)
 
 
+def blockwise(y: np.ndarray, feature: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Apply a framewise ``feature`` to a long signal in overlapping blocks, so memory stays flat.
+
+    ``feature(segment)`` must return an array [shape=(..., 1 + len(segment) // HOP)] whose frame ``j`` is
+    centred on sample ``j * HOP`` of the segment. Each block gets ``MARGIN_FRAMES`` of context on both sides,
+    more than any filter used here reaches, so the joined result equals the feature of the whole signal.
+
+    Returns np.ndarray [shape=(..., 1 + len(y) // HOP)]
+    """
+    n_grid = 1 + len(y) // HOP
+    parts = []
+    for first in range(0, n_grid, BLOCK_FRAMES):
+        lo = max(0, first - MARGIN_FRAMES)
+        hi = min(n_grid, first + BLOCK_FRAMES + MARGIN_FRAMES)
+        values = feature(y[lo * HOP : hi * HOP])
+        parts.append(values[..., first - lo : first - lo + min(BLOCK_FRAMES, n_grid - first)])
+    return np.concatenate(parts, axis=-1)
+
+
+def separated_envelopes(y: np.ndarray) -> np.ndarray:
+    """Amplitude envelopes of the harmonic and the percussive part. Returns [shape=(2, n_grid)]."""
+    harmonic, percussive = librosa.effects.hpss(y)
+    return np.stack([amplitude_envelope(harmonic), amplitude_envelope(percussive)])
+
+
 @dataclass
 class TrackAnalysis:
     """One audio file's excerpt ``[start, start + duration)``, decoded and analysed on demand, once.
@@ -96,29 +126,28 @@ class TrackAnalysis:
         return fit_length(y, int(round(self.duration * ANALYSIS_SR)))
 
     @cached_property
-    def _separated(self) -> tuple[np.ndarray, np.ndarray]:
-        return librosa.effects.hpss(self.samples)
+    def _envelopes(self) -> dict[Part, np.ndarray]:
+        return {"full": blockwise(self.samples, amplitude_envelope)}
 
-    def part(self, part: Part) -> np.ndarray:
-        """The whole excerpt, or its harmonic or percussive part (separated once, shared by every caller)."""
-        if part == "full":
-            return self.samples
-        harmonic, percussive = self._separated
-        return harmonic if part == "harmonic" else percussive
+    def envelope(self, part: Part) -> np.ndarray:
+        """Loudest-mel-band power on the analysis grid; the harmonic/percussive separation runs once for both."""
+        if part not in self._envelopes:
+            harmonic, percussive = blockwise(self.samples, separated_envelopes)
+            self._envelopes.update(harmonic=harmonic, percussive=percussive)
+        return self._envelopes[part]
 
     def amplitude(self, part: Part, fps: float, n_frames: int) -> np.ndarray:
         """Per-frame amplitude in [0, 1], shape (n_frames,)."""
         key = ("amplitude", part, fps, n_frames)
         if key not in self._signals:
-            envelope = sample_at_frames(amplitude_envelope(self.part(part)), fps, n_frames)
-            self._signals[key] = normalize(envelope)
+            self._signals[key] = normalize(sample_at_frames(self.envelope(part), fps, n_frames))
         return self._signals[key]
 
     def chroma(self, fps: float, n_frames: int) -> np.ndarray:
         """Per-frame chroma, shape (n_frames, 12), each row's strongest pitch near 1."""
         key = ("chroma", fps, n_frames)
         if key not in self._signals:
-            self._signals[key] = sample_at_frames(chromagram(self.samples), fps, n_frames)
+            self._signals[key] = sample_at_frames(blockwise(self.samples, chromagram), fps, n_frames)
         return self._signals[key]
 
 

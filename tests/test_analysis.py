@@ -115,3 +115,18 @@ def test_normalize_handles_constants_and_empties():
     assert np.all(normalize(np.full(5, 3.0)) == 0)
     assert normalize(np.array([])).shape == (0,)
     np.testing.assert_allclose(normalize(np.array([1.0, 3.0, 2.0])), [0, 1, 0.5])
+
+
+@pytest.mark.parametrize("feature", ["amplitude_envelope", "separated_envelopes", "chromagram"])
+def test_blockwise_analysis_joins_seamlessly(monkeypatch, feature):
+    import lucidsonicdreams.analysis as analysis
+
+    seconds = 9.0
+    y = (0.8 * kick_track(np.arange(0.1, seconds, 0.37), seconds, ANALYSIS_SR)
+         + 0.2 * chord_track(C_MAJOR, seconds, ANALYSIS_SR)).astype(np.float32)
+    func = getattr(analysis, feature)
+    whole = func(y)
+    monkeypatch.setattr(analysis, "BLOCK_FRAMES", 300)  # ~3.5 s blocks: three joins inside the signal
+    joined = analysis.blockwise(y, func)
+    assert joined.shape == whole.shape == whole.shape[:-1] + (1 + len(y) // 256,)
+    np.testing.assert_allclose(joined, whole, rtol=1e-3, atol=1e-4 * np.abs(whole).max())
