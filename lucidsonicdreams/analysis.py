@@ -69,9 +69,10 @@ def amplitude_envelope(y: np.ndarray) -> np.ndarray:
     return mel.max(axis=0)
 
 
-def chromagram(y: np.ndarray) -> np.ndarray:
+def chromagram(y: np.ndarray, tuning: float = 0.0) -> np.ndarray:
     """Constant-Q chroma, each analysis frame scaled so its strongest pitch is 1 (silence stays 0).
 
+    tuning : float, deviation of the recording from A440 in fractions of a semitone
     Returns np.ndarray [shape=(12, n_grid)]
     """
     if not np.any(y):
@@ -79,8 +80,17 @@ def chromagram(y: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         # Excerpts under a second make the lowest octaves' filters longer than the signal; the result is fine.
         warnings.filterwarnings("ignore", message="n_fft=.* is too large")
-        chroma = librosa.feature.chroma_cqt(y=y, sr=ANALYSIS_SR, hop_length=HOP)
+        chroma = librosa.feature.chroma_cqt(y=y, sr=ANALYSIS_SR, hop_length=HOP, tuning=tuning)
     return np.nan_to_num(chroma)
+
+
+def estimate_tuning(y: np.ndarray) -> float:
+    """The recording's tuning (fractions of a semitone from A440): the median of per-block estimates, so that
+    every block's chroma uses the same one."""
+    block = BLOCK_FRAMES * HOP
+    estimates = [librosa.estimate_tuning(y=y[i : i + block], sr=ANALYSIS_SR)
+                 for i in range(0, len(y), block) if np.any(y[i : i + block])]
+    return float(np.median(estimates)) if estimates else 0.0
 
 
 def blockwise(y: np.ndarray, feature: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
@@ -147,7 +157,9 @@ class TrackAnalysis:
         """Per-frame chroma, shape (n_frames, 12), each row's strongest pitch near 1."""
         key = ("chroma", fps, n_frames)
         if key not in self._signals:
-            self._signals[key] = sample_at_frames(blockwise(self.samples, chromagram), fps, n_frames)
+            tuning = estimate_tuning(self.samples)
+            chroma = blockwise(self.samples, lambda y: chromagram(y, tuning))
+            self._signals[key] = sample_at_frames(chroma, fps, n_frames)
         return self._signals[key]
 
 

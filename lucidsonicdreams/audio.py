@@ -34,6 +34,14 @@ def duration_seconds(path: str | Path) -> float:
     return _ffmpeg_duration(path)
 
 
+def readable_duration(name: str, path: str | Path) -> float:
+    """``duration_seconds``, with a decoding error that names the argument the file was given as."""
+    try:
+        return duration_seconds(path)
+    except AudioDecodeError as exc:
+        raise AudioDecodeError(f"{name}: {exc}") from None
+
+
 def _ffmpeg_duration(path: str | Path) -> float:
     # Decoding to the null muxer is the reliable way to learn the length with ffmpeg alone (no ffprobe).
     proc = subprocess.run(

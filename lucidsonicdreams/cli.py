@@ -18,7 +18,8 @@ from .dream import LucidSonicDream
 from .errors import LucidSonicDreamsError
 from .style import DEFAULT_STYLE, show_styles
 
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, LucidSonicDreamsError)
+# OSError covers a missing file, a folder that can't be written and a full disk: all for the user to act on.
+USER_ERRORS = (ValueError, TypeError, OSError, LucidSonicDreamsError)
 
 _HELP = {
     "output_audio": "audio muxed into the video (default: the song's rendered part)",
@@ -64,6 +65,13 @@ def _number(text: str) -> int | float:
             return float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _seconds(text: str) -> float:
+    value = _number(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return float(value)
 
 
 def _resolution(text: str) -> int | tuple[int, int]:
@@ -124,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="synthesize a short song and render it offline with the built-in style",
                                description="Synthesize a short song (drums, bass, chords) and render it offline.")
     demo.add_argument("-o", "--output", dest="file_name", default="demo.mp4", help="video file (default: demo.mp4)")
-    demo.add_argument("--seconds", type=float, default=16.0, help="length of the demo song (default: 16)")
+    demo.add_argument("--seconds", type=_seconds, default=16.0, help="length of the demo song (default: 16)")
     _add_render_options(demo, {"fps": 30, "resolution": 512, "seed": 7, "batch_size": 4, "flash_strength": 0.3})
     return parser
 
@@ -138,8 +146,14 @@ def _render_kwargs(args: argparse.Namespace) -> dict:
     return kwargs
 
 
+def _default_output(song: Path) -> str:
+    """``SONG.mp4`` in the current folder, or ``SONG_dream.mp4`` where that would be the song itself."""
+    name = Path(song.stem + ".mp4")
+    return str(name if not name.exists() or name.resolve() != song.resolve() else Path(song.stem + "_dream.mp4"))
+
+
 def _render(args: argparse.Namespace) -> int:
-    file_name = args.file_name or Path(args.song).with_suffix(".mp4").name
+    file_name = args.file_name or _default_output(Path(args.song))
     stems = {stem: getattr(args, stem) for stem in _STEMS}
     dream = LucidSonicDream(args.song, style=args.style, device=args.device, **stems)
     path = dream.hallucinate(file_name, **_render_kwargs(args))

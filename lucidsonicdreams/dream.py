@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from . import latents, validation
 from .analysis import AnalysisCache, choose_part
-from .audio import duration_seconds
+from .audio import readable_duration
 from .cppn import CPPNStyle
 from .device import resolve_device
 from .effects import EffectsGenerator, contrast_effect, flash_effect
@@ -76,14 +76,17 @@ class LucidSonicDream:
         self.device = resolve_device(device)
         self.seed: int | None = None
         self._analysis = AnalysisCache()
-        self._styles: dict[int, Style] = {}
+        self._loaded_style: tuple[int, Style] | None = None
 
     def _style(self, seed: int) -> Style:
+        """The style for a render, re-used while it stays the same (only the latest one is kept)."""
         # A function style is the same for every seed; the built-in network's weights come from the seed.
         key = 0 if callable(self.style) else seed
-        if key not in self._styles:
-            self._styles[key] = load_style(self.style, self.input_shape, self.num_possible_classes, self.device, seed)
-        return self._styles[key]
+        if self._loaded_style is None or self._loaded_style[0] != key:
+            self._loaded_style = None  # let the old one go before building the next
+            self._loaded_style = (key, load_style(self.style, self.input_shape, self.num_possible_classes,
+                                                  self.device, seed))
+        return self._loaded_style[1]
 
     def hallucinate(
         self,
@@ -119,7 +122,10 @@ class LucidSonicDream:
         seed: int | None = None,
         truncation_psi: float = 1.0,
     ) -> str:
-        """Render the video and return its path. See SPEC §2 for every parameter; all are checked first."""
+        """Render the video and return its path.
+
+        Every parameter is described in the README's table; all are checked before any audio is decoded.
+        """
         target = validation.video_path(file_name)
         output_audio = validation.audio_file("output_audio", output_audio, optional=True)
         fps = validation.number("fps", fps, low=0, low_open=True, high=1000)
@@ -151,8 +157,13 @@ class LucidSonicDream:
         validation.number("truncation_psi", truncation_psi)
         effects = self._effects(custom_effects, contrast_strength, contrast_percussive, flash_strength,
                                 flash_percussive)
+        inputs = {"song": self.song, "pulse_audio": self.pulse_audio, "motion_audio": self.motion_audio,
+                  "class_audio": self.class_audio, "output_audio": output_audio,
+                  **{f"custom_effects[{i}].audio": fx.audio for i, fx in enumerate(effects) if fx.audio}}
+        validation.not_an_input(target, inputs.values())
+        lengths = {name: readable_duration(name, path) for name, path in inputs.items() if path is not None}
 
-        song_length = duration_seconds(self.song)
+        song_length = lengths["song"]
         if start >= song_length:
             raise ValueError(f"start={start:g} s is at or past the end of the song ({song_length:.2f} s)")
         length = song_length - start if duration is None else min(duration, song_length - start)

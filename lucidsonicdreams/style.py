@@ -91,7 +91,9 @@ class FunctionStyle:
         self.value_range = (float(value_range[0]), float(value_range[1]))
 
     def __call__(self, noise_batch: np.ndarray, class_batch: np.ndarray) -> np.ndarray:
-        images = to_uint8_frames(self.func(noise_batch=noise_batch, class_batch=class_batch), self.value_range)
+        # A copy: the function may reuse its output buffer while earlier frames still wait for the encoder.
+        images = np.array(to_uint8_frames(self.func(noise_batch=noise_batch, class_batch=class_batch),
+                                          self.value_range))
         if len(images) != len(noise_batch):
             raise TypeError(f"style function returned {len(images)} images for a batch of {len(noise_batch)}")
         return images
@@ -106,5 +108,7 @@ def _has_signature(func: Callable) -> bool:
 
 
 def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+import numpy as np
+
+
+def _as_list(value: object) -> object:
+    """numpy arrays (and other array-likes with ``tolist``) become lists; anything else is returned as is."""
+    return value.tolist() if isinstance(value, np.ndarray) else value
 
 
 def number(
@@ -65,11 +74,27 @@ def video_path(file_name: object) -> Path:
         raise ValueError(f"file_name {str(file_name)!r} is a directory; give a file name such as 'song.mp4'")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"file_name: the folder {str(path.parent)!r} does not exist; create it first")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".lucidsonicdreams-write-test.", dir=path.parent)
+    except OSError as exc:
+        raise PermissionError(
+            f"file_name: cannot write in the folder {str(path.parent)!r} ({exc.strerror}); choose another folder"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
     return path
+
+
+def not_an_input(path: Path, inputs: Iterable[Path | None]) -> None:
+    """Refuse an output path that is one of the input audio files (rendering would replace it)."""
+    for source in inputs:
+        if source is not None and path.resolve() == Path(source).resolve():
+            raise ValueError(f"file_name {str(path)!r} is one of the input audio files; choose another name")
 
 
 def resolution(value: object) -> tuple[int, int] | None:
     """``None``, a square side, or a ``(width, height)`` pair, as ``(width, height)``."""
+    value = _as_list(value)
     if value is None:
         return None
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
@@ -84,6 +109,7 @@ def resolution(value: object) -> tuple[int, int] | None:
 
 def shuffle_seconds(value: object) -> float | list[float] | None:
     """``class_shuffle_seconds``: ``None``, a period in seconds, or a list of timestamps in seconds."""
+    value = _as_list(value)
     if value is None:
         return None
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
@@ -95,10 +121,13 @@ def shuffle_seconds(value: object) -> float | list[float] | None:
 
 def class_list(value: object, num_classes: int) -> list[int] | None:
     """``classes``: ``None`` or a non-empty list of class indices valid for the style."""
+    value = _as_list(value)
     if value is None:
         return None
-    if isinstance(value, str) or not isinstance(value, Sequence) or len(value) == 0:
-        raise ValueError(f"classes must be None or a non-empty list of class indices, got {value!r}")
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise TypeError(f"classes must be None or a list of class indices, got {value!r}")
+    if len(value) == 0:
+        raise ValueError("classes must be None or a non-empty list of class indices, got []")
     if num_classes == 0:
         return [number("classes[]", c, low=0, integer=True) for c in value]
     return [number("classes[]", c, low=0, high=num_classes - 1, integer=True) for c in value]

@@ -21,7 +21,8 @@ from .errors import EncoderError
 
 @dataclass(frozen=True)
 class AudioTrack:
-    """The audio to mux: ``duration`` seconds of ``path`` from ``start``, kept at its own rate and channels."""
+    """The audio to mux: ``duration`` seconds of ``path`` from ``start`` (padded with silence where the file is
+    shorter), kept at its own rate and channels."""
 
     path: Path
     start: float
@@ -38,8 +39,8 @@ class VideoWriter:
     path : path
         The final file name.
     size : (int, int)
-        ``(width, height)`` of every frame. Odd sizes are padded by one repeated edge pixel, since yuv420p
-        needs even sizes.
+        ``(width, height)`` of every frame. An odd width or height is padded by one repeated edge pixel to the
+        even size that yuv420p (what browsers and phones play) needs.
     fps : float
         Frames per second.
     audio : AudioTrack, optional
@@ -76,7 +77,8 @@ class VideoWriter:
         if self.audio is not None:
             cmd += ["-ss", f"{self.audio.start:.6f}", "-t", f"{self.audio.duration:.6f}",
                     "-i", str(self.audio.path), "-map", "0:v:0", "-map", "1:a:0",
-                    "-c:a", "aac", "-b:a", "192k"]
+                    # pad with silence: a shorter file still gives audio over the whole video
+                    "-af", f"apad=whole_dur={self.audio.duration:.6f}", "-c:a", "aac", "-b:a", "192k"]
         cmd += ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p",
                 "-movflags", "+faststart", "-f", "mp4", str(tmp)]
         return cmd
@@ -87,7 +89,9 @@ class VideoWriter:
         os.close(fd)
         self._tmp = Path(tmp)
         self._log = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen(self._command(self._tmp), stdin=subprocess.PIPE, stderr=self._log)
+        # Its own session: Ctrl-C reaches only Python, which then stops ffmpeg and discards the partial file.
+        self._proc = subprocess.Popen(self._command(self._tmp), stdin=subprocess.PIPE, stderr=self._log,
+                                      start_new_session=True)
         return self
 
     def write(self, frame: np.ndarray) -> None:
@@ -129,9 +133,10 @@ class VideoWriter:
         os.replace(self._tmp, self.path)
 
     def _ffmpeg_message(self) -> str:
+        self._proc.wait()
         self._log.seek(0)
         lines = [line for line in self._log.read().decode(errors="replace").splitlines() if line.strip()]
-        hint = lines[-1] if lines else f"exit code {self._proc.poll()}"
+        hint = lines[-1] if lines else f"exit code {self._proc.returncode}"
         if "No space left" in hint:
             hint += " (free some disk space, or write the video elsewhere)"
         return hint

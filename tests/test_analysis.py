@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from conftest import C_MAJOR, KICKS, SONG_SECONDS, STEM_KICKS, chord_track, kick_track, write
@@ -125,8 +127,20 @@ def test_blockwise_analysis_joins_seamlessly(monkeypatch, feature):
     y = (0.8 * kick_track(np.arange(0.1, seconds, 0.37), seconds, ANALYSIS_SR)
          + 0.2 * chord_track(C_MAJOR, seconds, ANALYSIS_SR)).astype(np.float32)
     func = getattr(analysis, feature)
+    if feature == "chromagram":
+        func = functools.partial(func, tuning=0.2)
     whole = func(y)
     monkeypatch.setattr(analysis, "BLOCK_FRAMES", 300)  # ~3.5 s blocks: three joins inside the signal
     joined = analysis.blockwise(y, func)
     assert joined.shape == whole.shape == whole.shape[:-1] + (1 + len(y) // 256,)
     np.testing.assert_allclose(joined, whole, rtol=1e-3, atol=1e-4 * np.abs(whole).max())
+
+
+def test_tuning_is_estimated_once_for_all_blocks(monkeypatch):
+    import lucidsonicdreams.analysis as analysis
+
+    monkeypatch.setattr(analysis, "BLOCK_FRAMES", 300)
+    sharp = [f * 2 ** (0.3 / 12) for f in C_MAJOR]  # 30 cents sharp
+    y = chord_track(sharp, 8.0, ANALYSIS_SR).astype(np.float32)
+    assert analysis.estimate_tuning(y) == pytest.approx(0.3, abs=0.05)
+    assert analysis.estimate_tuning(np.zeros(1000)) == 0.0

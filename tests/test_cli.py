@@ -52,6 +52,26 @@ def test_user_errors_print_one_line_and_exit_2(song, tmp_path, capsys, argv, wor
     assert not list(tmp_path.glob("*.mp4"))
 
 
+def test_render_never_replaces_a_song_in_an_mp4_container(song, tmp_path, monkeypatch):
+    import hashlib
+
+    from lucidsonicdreams.audio import ffmpeg_exe
+
+    monkeypatch.chdir(tmp_path)
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(song), "-c:a", "aac", "track.mp4"], check=True)
+    before = hashlib.md5((tmp_path / "track.mp4").read_bytes()).hexdigest()
+    assert main(["render", "track.mp4", "--duration", "0.5", "--fps", "10", "--resolution", "16"]) == 0
+    assert hashlib.md5((tmp_path / "track.mp4").read_bytes()).hexdigest() == before
+    assert len(probe(tmp_path / "track_dream.mp4")["frames"]) == 5
+
+
+@pytest.mark.parametrize("seconds", ["0", "nan", "-2"])
+def test_demo_seconds_must_be_positive(capsys, seconds):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--seconds", seconds])
+    assert exc.value.code == 2 and "positive number of seconds" in capsys.readouterr().err
+
+
 def test_bad_option_value_is_an_argparse_error(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["render", "x.wav", "--resolution", "wide"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from conftest import A_MINOR, KICKS, SONG_SECONDS, SR, STEM_KICKS, Recorder, chord_track, probe, write
@@ -157,10 +159,10 @@ def test_second_render_reuses_style_and_analysis(song, tmp_path, monkeypatch):
     monkeypatch.setattr(analysis, "load_mono", lambda *a, **k: decoded.append(a[0]) or real(*a, **k))
     dream = LucidSonicDream(song)
     dream.hallucinate(tmp_path / "a.mp4", fps=10, resolution=16, duration=1, seed=1, flash_strength=0.5)
-    style = dream._style(0)
+    style = dream._loaded_style[1]
     dream.hallucinate(tmp_path / "b.mp4", fps=12, resolution=16, duration=1, seed=1, pulse_react=0.9)
     assert len(decoded) == 1
-    assert dream._style(0) is style
+    assert dream._loaded_style[1] is style
     dream.hallucinate(tmp_path / "c.mp4", fps=12, resolution=16, duration=1.5, seed=1)
     assert len(decoded) == 2
 
@@ -202,6 +204,10 @@ BAD_INIT = [
     ({"style": 42}, TypeError, "style"),
     ({"style": lambda noise_batch, class_batch: None}, TypeError, "input_shape"),
     ({"style": lambda x: x, "input_shape": 4, "num_possible_classes": 0}, TypeError, "noise_batch"),
+    ({"style": lambda noise_batch, class_batch: None, "input_shape": 128.0, "num_possible_classes": 0},
+     TypeError, "input_shape"),
+    ({"style": lambda noise_batch, class_batch: None, "input_shape": 0, "num_possible_classes": 0},
+     ValueError, "input_shape"),
     ({"device": "tpu"}, ValueError, "device"),
     ({"device": "cuda:0"}, ValueError, "cuda"),
 ]
@@ -248,6 +254,7 @@ BAD_RENDER = [
     ({"seed": -3}, ValueError, "seed"),
     ({"class_shuffle_seconds": "often"}, TypeError, "class_shuffle_seconds"),
     ({"file_name": "no/such/folder/v.mp4"}, FileNotFoundError, "folder"),
+    ({"classes": 5}, TypeError, "classes"),
 ]
 
 
@@ -262,3 +269,84 @@ def test_bad_render_arguments_fail_before_work_and_leave_nothing(song, tmp_path,
     with pytest.raises(error, match=words):
         LucidSonicDream(song).hallucinate(**kwargs)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["song.wav"]
+
+
+def test_undecodable_output_audio_and_unwritable_folder_fail_before_work(song, tmp_path, monkeypatch):
+    import tempfile
+
+    import lucidsonicdreams.analysis as analysis
+    from lucidsonicdreams import AudioDecodeError
+
+    monkeypatch.setattr(analysis, "load_mono", lambda *a, **k: pytest.fail("audio decoded before validation"))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not audio")
+    with pytest.raises(AudioDecodeError, match="output_audio: .*notes.txt"):
+        LucidSonicDream(song).hallucinate(tmp_path / "v.mp4", output_audio=notes)
+
+    def refuse(*args, **kwargs):  # what a read-only folder does (root ignores permission bits, so simulate it)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError, match="file_name: cannot write in the folder"):
+        LucidSonicDream(song).hallucinate(tmp_path / "v.mp4")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "song.wav"]
+
+
+def test_file_name_may_not_be_an_input(song, tmp_path):
+    import subprocess
+
+    from lucidsonicdreams.audio import ffmpeg_exe
+
+    track = tmp_path / "track.mp4"
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(song), "-c:a", "aac", str(track)], check=True)
+    before = track.read_bytes()
+    with pytest.raises(ValueError, match="input audio files"):
+        LucidSonicDream(track).hallucinate(track)
+    with pytest.raises(ValueError, match="input audio files"):
+        LucidSonicDream(song).hallucinate(tmp_path / "track", output_audio=track)
+    assert track.read_bytes() == before
+
+
+def test_style_that_reuses_its_output_buffer(song, tmp_path):
+    class Reuser:
+        buffer = np.zeros((4, 16, 16, 3), dtype=np.uint8)
+        count = 0
+
+        def __call__(self, noise_batch, class_batch):
+            for i in range(len(noise_batch)):
+                self.buffer[i] = (self.count * 8) % 256
+                self.count += 1
+            return self.buffer[: len(noise_batch)]
+
+    def slow(array, strength, amplitude):  # keeps the encoder side behind the generator
+        time.sleep(0.01)
+        return array
+
+    path = LucidSonicDream(song, style=Reuser(), input_shape=4, num_possible_classes=0).hallucinate(
+        tmp_path / "r.mp4", fps=10, duration=2, batch_size=4, seed=1, custom_effects=[EffectsGenerator(slow)])
+    means = [int(round(f.mean())) for f in probe(path)["frames"]]
+    assert means == pytest.approx([(i * 8) % 256 for i in range(20)], abs=2)
+
+
+def test_short_output_audio_is_padded_with_silence(song, tmp_path):
+    short = write(tmp_path / "short.wav", 0.5 * chord_track(A_MINOR, 1.0), sr=48000, channels=1)
+    for start in (0.0, 1.5):  # the second starts after the short file has ended
+        path = LucidSonicDream(song).hallucinate(tmp_path / f"o{start}.mp4", output_audio=short, fps=10,
+                                                 resolution=16, start=start, duration=1.5, seed=1)
+        info = probe(path)
+        assert info["audio_seconds"] == pytest.approx(1.5, abs=0.05)
+        assert (info["audio_rate"], info["audio_channels"]) == (48000, 1)
+
+
+def test_array_arguments_are_accepted(song, tmp_path, recorder):
+    recorded_dream(song, recorder).hallucinate(
+        tmp_path / "n.mp4", fps=np.int64(10), resolution=np.array([24, 16]), classes=np.arange(12),
+        class_shuffle_seconds=np.array([0.5, 1.0]), seed=np.int64(3), duration=1)
+    assert len(recorder.noise) == 10
+
+
+def test_only_the_latest_style_is_kept(song, tmp_path):
+    dream = LucidSonicDream(song)
+    for seed in (1, 2):
+        dream.hallucinate(tmp_path / "a.mp4", fps=5, resolution=16, duration=0.4, seed=seed)
+    assert dream._loaded_style[0] != 0 and len(vars(dream)) == len(vars(LucidSonicDream(song))) + 1

@@ -34,6 +34,12 @@ def test_writes_h264_yuv420p_aac_faststart(tmp_path):
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
+def test_ffmpeg_runs_in_its_own_session_so_ctrl_c_reaches_only_python(tmp_path):
+    with VideoWriter(tmp_path / "s.mp4", (32, 24), 10) as writer:
+        writer.write(next(frames(1)))
+        assert os.getsid(writer._proc.pid) != os.getsid(0)
+
+
 def test_odd_sizes_are_padded_to_even(tmp_path):
     out = tmp_path / "odd.mp4"
     with VideoWriter(out, (33, 25), 10) as writer:
