@@ -5,7 +5,7 @@
 Prints frames per second for: the network alone; a whole ``hallucinate`` render of a synthesized song
 (analysis, latents, generation, effects, encoding, audio mux); and, for the same frames, piping them to one
 ffmpeg process versus writing PNG files and assembling them afterwards (what 0.4 did). ``--memory`` also
-renders a short and an 8x longer song in subprocesses and prints their peak memory.
+renders a short and an 8x longer song in subprocesses and prints their peak memory (Linux).
 """
 
 from __future__ import annotations
@@ -74,10 +74,13 @@ def stream_vs_png(frames: list[np.ndarray], fps: int, folder: Path) -> tuple[flo
 
 
 def peak_memory_mib(song: Path, out: Path, fps: int, resolution: int) -> float:
-    """Peak resident memory of a Python process that renders ``song`` (ffmpeg's own process not included)."""
-    code = ("import resource, sys; from lucidsonicdreams import LucidSonicDream; "
+    """Peak resident memory of a fresh Python process that renders ``song`` (ffmpeg's process not included).
+
+    Read from /proc's VmHWM: ``ru_maxrss`` would also count the memory of this (large) parent at fork time.
+    """
+    code = ("import re, sys; from lucidsonicdreams import LucidSonicDream; "
             f"LucidSonicDream(sys.argv[1]).hallucinate(sys.argv[2], fps={fps}, resolution={resolution}, seed=1); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))")
     proc = subprocess.run([sys.executable, "-c", code, str(song), str(out)], stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL, text=True, check=True)
     return int(proc.stdout.split()[-1]) / 1024
