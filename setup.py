@@ -22,6 +22,7 @@ setup(
         "pillow>=10",
         "tqdm>=4.60",
         "requests>=2.28",
+        "safetensors>=0.4",
     ],
     extras_require={"test": ["pytest>=7", "av>=11", "ruff>=0.4"]},
     entry_points={"console_scripts": ["lucidsonicdreams=lucidsonicdreams.cli:main"]},

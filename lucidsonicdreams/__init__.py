@@ -5,6 +5,7 @@ from __future__ import annotations
 from .dream import LucidSonicDream
 from .effects import EffectsGenerator, contrast_effect, flash_effect
 from .errors import AudioDecodeError, DownloadError, EncoderError, LucidSonicDreamsError, ModelFileError
+from .models.loader import load_network
 from .style import show_styles
 
 __version__ = "1.0.0.dev0"
@@ -19,5 +20,6 @@ __all__ = [
     "ModelFileError",
     "contrast_effect",
     "flash_effect",
+    "load_network",
     "show_styles",
 ]

@@ -19,7 +19,7 @@ from .cppn import CPPNStyle
 from .device import resolve_device
 from .effects import EffectsGenerator, contrast_effect, flash_effect
 from .frames import fit_frame
-from .style import DEFAULT_STYLE, Style, check_style, load_style
+from .style import DEFAULT_STYLE, Style, StyleGANStyle, check_style, is_builtin, load_style
 from .video import AudioTrack, VideoWriter
 
 # At most this many generated batches wait for the encoder, so memory stays flat however long the song.
@@ -77,11 +77,15 @@ class LucidSonicDream:
         self.seed: int | None = None
         self._analysis = AnalysisCache()
         self._loaded_style: tuple[int, Style] | None = None
+        if not callable(style) and not is_builtin(style):
+            # A model file is loaded now, so a bad one is reported before anything else happens.
+            loaded = self._style(0)
+            self.input_shape, self.num_possible_classes = loaded.input_shape, loaded.num_possible_classes
 
     def _style(self, seed: int) -> Style:
         """The style for a render, re-used while it stays the same (only the latest one is kept)."""
-        # A function style is the same for every seed; the built-in network's weights come from the seed.
-        key = 0 if callable(self.style) else seed
+        # Only the built-in network's weights come from the seed; any other style is the same for every seed.
+        key = seed if is_builtin(self.style) else 0
         if self._loaded_style is None or self._loaded_style[0] != key:
             self._loaded_style = None  # let the old one go before building the next
             self._loaded_style = (key, load_style(self.style, self.input_shape, self.num_possible_classes,
@@ -154,7 +158,7 @@ class LucidSonicDream:
         validation.flag("flash_percussive", flash_percussive, optional=True)
         if seed is not None:
             validation.number("seed", seed, low=0, high=2**63 - 1, integer=True)
-        validation.number("truncation_psi", truncation_psi)
+        truncation_psi = validation.number("truncation_psi", truncation_psi)
         effects = self._effects(custom_effects, contrast_strength, contrast_percussive, flash_strength,
                                 flash_percussive)
         inputs = {"song": self.song, "pulse_audio": self.pulse_audio, "motion_audio": self.motion_audio,
@@ -180,6 +184,8 @@ class LucidSonicDream:
         classes = validation.class_list(classes, num_classes)
         if isinstance(style, CPPNStyle):
             style.render_size = size or (512, 512)
+        if isinstance(style, StyleGANStyle):
+            style.truncation_psi = truncation_psi
 
         track = self._analysis.track
         song = track(self.song, start, length)
