@@ -10,7 +10,10 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.9",
-    packages=find_packages(include=["lucidsonicdreams", "lucidsonicdreams.*"]),
+    packages=find_packages(include=["lucidsonicdreams", "lucidsonicdreams.*"]) + ["lucidsonicdreams.styles_data"],
+    # The catalog lives in styles/ at the top of the repository and ships inside the package.
+    package_dir={"lucidsonicdreams.styles_data": "styles"},
+    package_data={"lucidsonicdreams.styles_data": ["*.json", "*.md"]},
     install_requires=[
         "torch>=2.1",
         "numpy>=1.24",

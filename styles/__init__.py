@@ -1,0 +1,1 @@
+"""The style catalog (catalog.json); installed as the package ``lucidsonicdreams.styles_data``."""
