@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .download import download_style
 from .dream import LucidSonicDream
 from .effects import EffectsGenerator, contrast_effect, flash_effect
 from .errors import AudioDecodeError, DownloadError, EncoderError, LucidSonicDreamsError, ModelFileError
@@ -19,6 +20,7 @@ __all__ = [
     "LucidSonicDreamsError",
     "ModelFileError",
     "contrast_effect",
+    "download_style",
     "flash_effect",
     "load_network",
     "show_styles",

@@ -119,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Render a music video from a song.")
     render.add_argument("song", help="audio file: wav, mp3, ogg, flac, m4a, ...")
     render.add_argument("-o", "--output", dest="file_name", help="video file to write (default: SONG.mp4 here)")
-    render.add_argument("--style", default=DEFAULT_STYLE, help=f"style name (default: {DEFAULT_STYLE})")
+    render.add_argument("--style", default=DEFAULT_STYLE,
+                        help=f"style name from `lucidsonicdreams styles`, or a StyleGAN .pkl file "
+                             f"(default: {DEFAULT_STYLE})")
     render.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     for stem in _STEMS:
         component = stem.split("_")[0]

@@ -41,9 +41,11 @@ class LucidSonicDream:
         Audio file (wav, mp3, ogg, flac, m4a, ...).
     pulse_audio, motion_audio, class_audio, contrast_audio, flash_audio : path, optional
         Stems that replace the song as the source of one component each.
-    style : str or callable
-        ``'cppn'`` (built-in, the default), or a function ``f(noise_batch, class_batch)`` returning images
-        (then ``input_shape`` and ``num_possible_classes`` are required).
+    style : str, path or callable
+        ``'cppn'`` (built-in, the default); a catalog style name (any case; see ``show_styles()``), downloaded into
+        the cache on first use; a StyleGAN ``.pkl`` file (an existing file wins over a name); or a function
+        ``f(noise_batch, class_batch)`` returning images (then ``input_shape`` and ``num_possible_classes`` are
+        required).
     input_shape, num_possible_classes : int, optional
         Noise vector length and number of classes of a function style.
     device : str, optional
@@ -78,7 +80,8 @@ class LucidSonicDream:
         self._analysis = AnalysisCache()
         self._loaded_style: tuple[int, Style] | None = None
         if not callable(style) and not is_builtin(style):
-            # A model file is loaded now, so a bad one is reported before anything else happens.
+            # A model file (or a catalog style, downloaded first) is loaded now, so a bad one is reported before
+            # anything else happens.
             loaded = self._style(0)
             self.input_shape, self.num_possible_classes = loaded.input_shape, loaded.num_possible_classes
 

@@ -10,11 +10,12 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from .catalog import BUILTIN_STYLES, find_style, load_catalog, normalize
 from .cppn import CPPNStyle
+from .errors import ModelFileError
 from .frames import to_uint8_frames
 
 DEFAULT_STYLE = "cppn"
-BUILTIN_STYLES = {"cppn": "built-in compositional pattern-producing network; no download, runs on CPU"}
 
 
 class Style(Protocol):
@@ -27,11 +28,28 @@ class Style(Protocol):
 
 
 def show_styles() -> list[str]:
-    """Print the names of the available styles, one per line, and return them."""
-    names = sorted(BUILTIN_STYLES)
-    for name in names:
-        print(f"{name}\t{BUILTIN_STYLES[name]}")
-    return names
+    """Print the catalog as a table (name, resolution, classes, license) and return the usable style names.
+
+    The built-in style comes first, then the others by name. Styles the package cannot load (e.g. StyleGAN1
+    models) are printed with the reason but left out of the returned list, which holds exactly the names that
+    ``LucidSonicDream(style=...)`` accepts.
+    """
+    styles = sorted(load_catalog().values(), key=lambda s: (not s.builtin, s.key))
+    header = ("name", "resolution", "classes", "license", "")
+    rows = [header] + [
+        (
+            s.name,
+            "any" if s.builtin else str(s.resolution or "?"),
+            str(s.conditional) if s.conditional else "-",
+            s.license or "?",
+            "" if s.supported else f"unsupported: {s.unsupported_reason}",
+        )
+        for s in styles
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return [s.name for s in styles if s.supported]
 
 
 def check_style(style: object, input_shape: int | None, num_possible_classes: int | None) -> None:
@@ -52,15 +70,27 @@ def check_style(style: object, input_shape: int | None, num_possible_classes: in
         return
     if not isinstance(style, (str, Path)):
         raise TypeError(f"style must be a style name, a model file path or a function, got {type(style).__name__}")
-    if str(style).lower() in BUILTIN_STYLES or Path(style).expanduser().is_file():
+    if is_builtin(style) or Path(style).expanduser().is_file():
         return
-    if str(style).lower().endswith(".pkl"):
+    entry = find_style(style) if isinstance(style, str) else None
+    if entry is not None:
+        if not entry.supported:
+            raise ModelFileError(f"style {entry.name!r} cannot be used: {entry.unsupported_reason}")
+        return
+    if isinstance(style, Path) or str(style).lower().endswith(".pkl"):
         raise FileNotFoundError(f"style file {str(style)!r} does not exist")
-    raise ValueError(f"unknown style {str(style)!r}; show_styles() lists the available ones: {sorted(BUILTIN_STYLES)}")
+    raise ValueError(f"unknown style {style!r}; show_styles() (or `lucidsonicdreams styles`) lists the available "
+                     "ones, and a model file can be given by its path")
 
 
 def is_builtin(style: object) -> bool:
-    return isinstance(style, (str, Path)) and str(style).lower() in BUILTIN_STYLES
+    return isinstance(style, (str, Path)) and normalize(str(style)) in BUILTIN_STYLES
+
+
+def _is_catalog_name(style: object) -> bool:
+    """A catalog style (not a built-in one), named by a string that is not an existing file."""
+    return (isinstance(style, str) and not is_builtin(style) and not Path(style).expanduser().is_file()
+            and find_style(style) is not None)
 
 
 def load_style(
@@ -74,6 +104,10 @@ def load_style(
         return CPPNStyle(seed, device)
     from .models.loader import load_network
 
+    if _is_catalog_name(style):
+        from .download import download_style
+
+        return StyleGANStyle(load_network(download_style(style), device))
     return StyleGANStyle(load_network(Path(style).expanduser(), device))
 
 
