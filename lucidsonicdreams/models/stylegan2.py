@@ -23,12 +23,13 @@ CUDA too). Images come out as float32.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import EqualizedLinear, activate_, activation_named, normalize_2nd_moment
 from .ops import make_fir_filter, upfirdn2d
 
 NOISE_MODES = ("const", "random", "none")
@@ -52,58 +53,6 @@ SYNTHESIS_KWARGS = (
 )
 
 
-class _Activation:
-    """An activation function with the gain that keeps unit variance, as the StyleGAN files expect it."""
-
-    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], gain: float) -> None:
-        self.fn = fn  # may work in place
-        self.gain = gain  # default output gain
-        # relu, leaky relu and the identity commute with a positive scale, so gains can be folded into the input.
-        self.scale_commutes = fn in (_identity, F.relu_, _leaky_relu_)
-
-
-def _identity(x: torch.Tensor) -> torch.Tensor:
-    return x
-
-
-def _leaky_relu_(x: torch.Tensor) -> torch.Tensor:
-    return F.leaky_relu_(x, 0.2)
-
-
-_ACTIVATIONS = {
-    "linear": _Activation(_identity, 1.0),
-    "relu": _Activation(F.relu_, math.sqrt(2)),
-    "lrelu": _Activation(_leaky_relu_, math.sqrt(2)),
-    "tanh": _Activation(torch.tanh, 1.0),
-    "sigmoid": _Activation(torch.sigmoid, 1.0),
-    "elu": _Activation(F.elu, 1.0),
-    "selu": _Activation(F.selu, 1.0),
-    "softplus": _Activation(F.softplus, 1.0),
-    "swish": _Activation(lambda x: x * torch.sigmoid(x), math.sqrt(2)),
-}
-
-
-def _activation(name: str) -> _Activation:
-    if name not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
-    return _ACTIVATIONS[name]
-
-
-def _activate_(x: torch.Tensor, act: _Activation, gain: float, clamp: float | None) -> torch.Tensor:
-    """``clamp(act(x) * gain)``, in place where possible; ``x`` must be a fresh tensor."""
-    x = act.fn(x)
-    if gain != 1:
-        x = x.mul_(gain)
-    if clamp is not None:
-        x = x.clamp_(-clamp, clamp)
-    return x
-
-
-def _normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Scale each row of ``x [N, F]`` to unit root-mean-square."""
-    return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
-
-
 def _is_channels_last(x: torch.Tensor) -> bool:
     """Whether ``x [N, C, H, W]`` is laid out channels-last (and not also plain contiguous)."""
     return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
@@ -113,38 +62,6 @@ def _upsample_padding(f: torch.Tensor, up: int) -> list[int]:
     """Padding ``[x0, x1, y0, y1]`` that makes ``upfirdn2d(x, f, up)`` produce exactly ``up`` times the input size."""
     fw, fh = f.shape[-1], f.shape[0]
     return [(fw + up - 1) // 2, (fw - up) // 2, (fh + up - 1) // 2, (fh - up) // 2]
-
-
-class EqualizedLinear(nn.Module):
-    """Fully connected layer with equalized learning rate, then an activation.
-
-    Parameters ``weight [out, in]`` and ``bias [out]`` are stored unscaled; they are multiplied at use by
-    ``lr_multiplier / sqrt(in)`` and ``lr_multiplier``.
-    """
-
-    def __init__(
-        self,
-        in_features: int,  # input width
-        out_features: int,  # output width
-        *,
-        activation: str = "linear",  # name in the activation table ('linear', 'lrelu', ...)
-        lr_multiplier: float = 1.0,  # learning-rate multiplier the file was trained with
-        bias_init: float = 0.0,  # initial bias (1 for style affines, so styles start near 1)
-    ) -> None:
-        super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
-        self.act = _activation(activation)
-        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_multiplier)
-        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init)))
-        self.weight_gain = lr_multiplier / math.sqrt(in_features)
-        self.bias_gain = lr_multiplier
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x [N, in]`` → ``[N, out]``, same dtype as ``x``."""
-        # Scaling the (small) input instead of the weight gives the same product without a weight-sized copy.
-        x = F.linear(x * self.weight_gain, self.weight.to(x.dtype), (self.bias * self.bias_gain).to(x.dtype))
-        return _activate_(x, self.act, self.act.gain, None)
 
 
 class MappingNetwork(nn.Module):
@@ -233,9 +150,9 @@ class MappingNetwork(nn.Module):
         self.check_inputs(z, c)
         parts = []
         if self.z_dim > 0:
-            parts.append(_normalize_2nd_moment(z.to(torch.float32)))
+            parts.append(normalize_2nd_moment(z.to(torch.float32)))
         if self.c_dim > 0:
-            parts.append(_normalize_2nd_moment(self.embed(c.to(torch.float32))))
+            parts.append(normalize_2nd_moment(self.embed(c.to(torch.float32))))
         x = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
         for i in range(self.num_layers):
             x = getattr(self, f"fc{i}")(x)
@@ -275,7 +192,7 @@ class StyledConv(nn.Module):
         self.resolution = resolution
         self.up = up
         self.use_noise = use_noise
-        self.act = _activation(activation)
+        self.act = activation_named(activation)
         self.conv_clamp = conv_clamp
         self.padding = kernel_size // 2
         self.register_buffer("resample_filter", make_fir_filter(resample_filter))
@@ -395,7 +312,7 @@ class StyledConv(nn.Module):
         if noise is not None:
             y = y.add_((noise * fold).to(x.dtype))
         y = y.add_((self.bias * fold).to(x.dtype)[None, :, None, None])
-        return _activate_(y, self.act, out_gain / fold, clamp)
+        return activate_(y, self.act, out_gain / fold, clamp)
 
 
 class ToRGB(nn.Module):

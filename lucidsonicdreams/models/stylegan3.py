@@ -32,6 +32,7 @@ import scipy.special
 import torch
 import torch.nn.functional as F
 
+from .layers import EqualizedLinear, normalize_2nd_moment
 from .ops import upfirdn2d
 
 _NOISE_MODES = ("const", "random", "none")
@@ -201,49 +202,6 @@ def modulated_conv2d(
 # Modules
 
 
-class EqualizedLinear(torch.nn.Module):
-    """Fully connected layer with the equalized learning rate: weights stored unscaled, scaled at use.
-
-    ``y = act(x @ (weight * lr_multiplier / sqrt(in_features)).T + bias * lr_multiplier)``, where ``act`` is the
-    identity or ``sqrt(2) * leaky_relu(·, 0.2)``.
-    """
-
-    def __init__(
-        self,
-        in_features: int,  # Input width.
-        out_features: int,  # Output width.
-        *,
-        lrelu: bool = False,  # Leaky ReLU (slope 0.2, gain sqrt 2) after the bias?
-        lr_multiplier: float = 1.0,  # Learning-rate multiplier the weights were trained with.
-        weight_init: float = 1.0,  # Initial weight standard deviation.
-        bias_init: float | list[float] = 0.0,  # Initial bias, scalar or per output.
-    ) -> None:
-        super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
-        self.lrelu = lrelu
-        self.weight_gain = lr_multiplier / math.sqrt(in_features)
-        self.bias_gain = lr_multiplier
-        self.weight = torch.nn.Parameter(torch.randn(out_features, in_features) * (weight_init / lr_multiplier))
-        bias = torch.as_tensor(bias_init, dtype=torch.float32).broadcast_to(out_features) / lr_multiplier
-        self.bias = torch.nn.Parameter(bias.clone())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[N, in_features]`` → ``[N, out_features]``."""
-        bias = self.bias.to(x.dtype)
-        if self.bias_gain != 1:
-            bias = bias * self.bias_gain
-        x = F.linear(x, self.weight.to(x.dtype) * self.weight_gain, bias)
-        return F.leaky_relu(x, 0.2) * math.sqrt(2) if self.lrelu else x
-
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, lrelu={self.lrelu}"
-
-
-def _normalize_2nd_moment(x: torch.Tensor) -> torch.Tensor:
-    return x * (x.square().mean(dim=1, keepdim=True) + 1e-8).rsqrt()
-
-
 class MappingNetwork(torch.nn.Module):
     """z (and class label c) → w, broadcast to every synthesis layer, with truncation toward ``w_avg``."""
 
@@ -266,7 +224,7 @@ class MappingNetwork(torch.nn.Module):
         self.embed = EqualizedLinear(c_dim, w_dim) if c_dim > 0 else None
         widths = [z_dim + (w_dim if c_dim > 0 else 0)] + [w_dim] * num_layers
         for idx in range(num_layers):
-            layer = EqualizedLinear(widths[idx], widths[idx + 1], lrelu=True, lr_multiplier=lr_multiplier)
+            layer = EqualizedLinear(widths[idx], widths[idx + 1], activation="lrelu", lr_multiplier=lr_multiplier)
             self.add_module(f"fc{idx}", layer)
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
@@ -295,9 +253,9 @@ class MappingNetwork(torch.nn.Module):
             raise ValueError(f"this generator is unconditional: c must be None or empty, got {got}")
         if truncation_cutoff is not None and not 0 <= truncation_cutoff <= self.num_ws:
             raise ValueError(f"truncation_cutoff must be in [0, {self.num_ws}] or None, got {truncation_cutoff}")
-        x = _normalize_2nd_moment(z.to(torch.float32))
+        x = normalize_2nd_moment(z.to(torch.float32))
         if self.embed is not None:
-            y = _normalize_2nd_moment(self.embed(c.to(torch.float32)))
+            y = normalize_2nd_moment(self.embed(c.to(torch.float32)))
             x = torch.cat([x, y], dim=1)
         for idx in range(self.num_layers):
             x = getattr(self, f"fc{idx}")(x)

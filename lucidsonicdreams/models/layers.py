@@ -1,0 +1,96 @@
+"""Layers both StyleGAN generations share: activations with their gains, and the equalized-lr dense layer."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Activation:
+    """An activation function with the gain that keeps unit variance, as the StyleGAN files expect it."""
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], gain: float) -> None:
+        self.fn = fn  # may work in place
+        self.gain = gain  # default output gain
+        # relu, leaky relu and the identity commute with a positive scale, so gains can be folded into the input.
+        self.scale_commutes = fn in (_identity, F.relu_, _leaky_relu_)
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+def _leaky_relu_(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu_(x, 0.2)
+
+
+_ACTIVATIONS = {
+    "linear": Activation(_identity, 1.0),
+    "relu": Activation(F.relu_, math.sqrt(2)),
+    "lrelu": Activation(_leaky_relu_, math.sqrt(2)),
+    "tanh": Activation(torch.tanh, 1.0),
+    "sigmoid": Activation(torch.sigmoid, 1.0),
+    "elu": Activation(F.elu, 1.0),
+    "selu": Activation(F.selu, 1.0),
+    "softplus": Activation(F.softplus, 1.0),
+    "swish": Activation(lambda x: x * torch.sigmoid(x), math.sqrt(2)),
+}
+
+
+def activation_named(name: str) -> Activation:
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
+    return _ACTIVATIONS[name]
+
+
+def activate_(x: torch.Tensor, act: Activation, gain: float, clamp: float | None) -> torch.Tensor:
+    """``clamp(act(x) * gain)``, in place where possible; ``x`` must be a fresh tensor."""
+    x = act.fn(x)
+    if gain != 1:
+        x = x.mul_(gain)
+    if clamp is not None:
+        x = x.clamp_(-clamp, clamp)
+    return x
+
+
+def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Scale each row of ``x [N, F]`` to unit root-mean-square."""
+    return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
+
+
+class EqualizedLinear(nn.Module):
+    """Fully connected layer with equalized learning rate, then an activation.
+
+    Parameters ``weight [out, in]`` and ``bias [out]`` are stored unscaled; they are multiplied at use by
+    ``lr_multiplier / sqrt(in)`` and ``lr_multiplier``.
+    """
+
+    def __init__(
+        self,
+        in_features: int,  # input width
+        out_features: int,  # output width
+        *,
+        activation: str = "linear",  # name in the activation table ('linear', 'lrelu', ...)
+        lr_multiplier: float = 1.0,  # learning-rate multiplier the file was trained with
+        weight_init: float = 1.0,  # initial weight standard deviation
+        bias_init: float | Sequence[float] = 0.0,  # initial bias, scalar or per output (1 for style affines)
+    ) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.act = activation_named(activation)
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) * (weight_init / lr_multiplier))
+        bias = torch.as_tensor(bias_init, dtype=torch.float32).broadcast_to(out_features) / lr_multiplier
+        self.bias = nn.Parameter(bias.clone())
+        self.weight_gain = lr_multiplier / math.sqrt(in_features)
+        self.bias_gain = lr_multiplier
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [N, in]`` → ``[N, out]``, same dtype as ``x``."""
+        # Scaling the (small) input instead of the weight gives the same product without a weight-sized copy.
+        x = F.linear(x * self.weight_gain, self.weight.to(x.dtype), (self.bias * self.bias_gain).to(x.dtype))
+        return activate_(x, self.act, self.act.gain, None)
