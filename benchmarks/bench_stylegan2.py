@@ -20,11 +20,11 @@ import argparse
 import statistics
 import sys
 import time
-import types
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from compare_nvidia import randomize, shim_old_imports  # the sibling script in benchmarks/
 
 from lucidsonicdreams.models.stylegan2 import Generator
 
@@ -46,31 +46,11 @@ def config(resolution: int, fp16: bool) -> dict:
     )
 
 
-def randomize(module: torch.nn.Module, seed: int = 0) -> None:
-    """Give every learned parameter and buffer a random value, so that biases, noise and w_avg all count."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, t in [*module.named_parameters(), *module.named_buffers()]:
-            if name.endswith("resample_filter"):
-                continue
-            r = torch.randn(t.shape, generator=g)
-            if name.endswith("affine.bias"):
-                r = 1 + 0.2 * r
-            elif name.endswith(("bias", "noise_strength", "w_avg")):
-                r = 0.2 * r
-            t.copy_(r)
-
-
 def load_nvidia(checkout: Path) -> tuple[type, bool]:
     """NVIDIA's StyleGAN2 ``Generator`` class from a checkout of their repository, and whether it takes its
     synthesis arguments nested in ``synthesis_kwargs`` (stylegan2-ada-pytorch does)."""
     sys.path.insert(0, str(checkout))
-    try:
-        import pkg_resources  # noqa: F401  (their conv2d_gradfix imports it; new setuptools dropped it)
-    except ImportError:
-        from packaging.version import parse
-
-        sys.modules["pkg_resources"] = types.SimpleNamespace(parse_version=parse)
+    shim_old_imports()
     if (checkout / "training" / "networks_stylegan2.py").exists():
         from training.networks_stylegan2 import Generator as NVGenerator
 
@@ -131,11 +111,11 @@ def main() -> None:
     if args.nvidia is not None:
         nv_class, nested = load_nvidia(args.nvidia)
         nv = nv_class(**nvidia_kwargs(kwargs, nested)).eval().requires_grad_(False)
-        randomize(nv)
+        randomize(nv, seed=0)
         ours.load_state_dict(nv.state_dict(), strict=True)
         nv.to(device)
     else:
-        randomize(ours)
+        randomize(ours, seed=0)
     ours.to(device)
 
     z = torch.randn(args.batch, 512, generator=torch.Generator().manual_seed(1)).to(device)

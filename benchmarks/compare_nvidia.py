@@ -40,14 +40,14 @@ CASES = {
 SKIP_BUFFERS = ("resample_filter", "up_filter", "down_filter", "freqs", "phases")
 
 
-def _shim_old_imports() -> None:
+def shim_old_imports() -> None:
     """NVIDIA's 2021 code imports pkg_resources.parse_version, gone from recent setuptools."""
     from packaging.version import parse
 
     sys.modules.setdefault("pkg_resources", types.SimpleNamespace(parse_version=parse))
 
 
-def _randomize(net: torch.nn.Module, seed: int) -> None:
+def randomize(net: torch.nn.Module, seed: int) -> None:
     """Make every learned value matter: default inits leave biases, noise strengths and w_avg at zero."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -97,7 +97,7 @@ def _tensorflow_file(path: Path, c_dim: int, resolution: int, project: Path) -> 
 def worker(repo: Path, project: Path, resolution: int) -> list[dict]:
     """Runs inside a subprocess with ``repo`` importable."""
     sys.path.insert(0, str(repo))
-    _shim_old_imports()
+    shim_old_imports()
     import legacy  # NVIDIA's loader
 
     from lucidsonicdreams.models.loader import load_network
@@ -110,7 +110,7 @@ def worker(repo: Path, project: Path, resolution: int) -> list[dict]:
                 _tensorflow_file(path, overrides["c_dim"], resolution, project)
             else:
                 net = _build(module_name, overrides, resolution)
-                _randomize(net, seed=len(results))
+                randomize(net, seed=len(results))
                 with open(path, "wb") as f:
                     pickle.dump({"G": net, "D": net, "G_ema": net, "augment_pipe": None,
                                  "training_set_kwargs": {"resolution": resolution}}, f)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -94,3 +95,49 @@ class EqualizedLinear(nn.Module):
         # Scaling the (small) input instead of the weight gives the same product without a weight-sized copy.
         x = F.linear(x * self.weight_gain, self.weight.to(x.dtype), (self.bias * self.bias_gain).to(x.dtype))
         return activate_(x, self.act, self.act.gain, None)
+
+
+class GeneratorBase(nn.Module):
+    """What both StyleGAN generators share: NVIDIA's constructor arguments and the mapping/synthesis pair.
+
+    Subclasses name their ``synthesis_class`` and ``mapping_class``, may adapt the synthesis arguments in
+    ``synthesis_arguments``, and define ``forward``.
+    """
+
+    synthesis_class: type[nn.Module]
+    mapping_class: type[nn.Module]
+
+    def __init__(
+        self,
+        z_dim: int,  # latent width
+        c_dim: int,  # label width, 0 = unconditional
+        w_dim: int,  # intermediate latent width
+        img_resolution: int,  # output height and width
+        img_channels: int,  # image channels
+        mapping_kwargs: dict | None = None,  # mapping network options (num_layers, lr_multiplier, ...)
+        **synthesis_kwargs: Any,  # synthesis network options, as NVIDIA's files store them
+    ) -> None:
+        super().__init__()
+        self.z_dim = z_dim
+        self.c_dim = c_dim
+        self.w_dim = w_dim
+        self.img_resolution = img_resolution
+        self.img_channels = img_channels
+        self.synthesis = self.synthesis_class(w_dim, img_resolution, img_channels,
+                                              **self.synthesis_arguments(synthesis_kwargs))
+        self.num_ws = self.synthesis.num_ws
+        self.mapping = self.mapping_class(z_dim, c_dim, w_dim, self.num_ws, **(mapping_kwargs or {}))
+
+    @staticmethod
+    def synthesis_arguments(kwargs: dict) -> dict:
+        """The synthesis network's arguments from the stored ones (as they are, unless a subclass adapts them)."""
+        return kwargs
+
+    @property
+    def use_fp16(self) -> bool:
+        """Whether the file's float16 layers run in float16 on CUDA (never on CPU or MPS); ``False`` forces fp32."""
+        return self.synthesis.use_fp16
+
+    @use_fp16.setter
+    def use_fp16(self, value: bool) -> None:
+        self.synthesis.use_fp16 = bool(value)

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import EqualizedLinear, activate_, activation_named, normalize_2nd_moment
+from .layers import EqualizedLinear, GeneratorBase, activate_, activation_named, normalize_2nd_moment
 from .ops import make_fir_filter, upfirdn2d
 
 NOISE_MODES = ("const", "random", "none")
@@ -542,7 +542,7 @@ class SynthesisNetwork(nn.Module):
         return img
 
 
-class Generator(nn.Module):
+class Generator(GeneratorBase):
     """The StyleGAN2 generator: :class:`MappingNetwork` then :class:`SynthesisNetwork`.
 
     Takes the constructor arguments NVIDIA's files store for their generator (``G._init_kwargs``), in either
@@ -553,34 +553,12 @@ class Generator(nn.Module):
     the file has no ``w_avg``).
     """
 
-    def __init__(
-        self,
-        z_dim: int,  # latent width
-        c_dim: int,  # label width, 0 = unconditional
-        w_dim: int,  # intermediate latent width
-        img_resolution: int,  # output height and width
-        img_channels: int,  # image channels
-        mapping_kwargs: dict | None = None,  # num_layers, embed_features, layer_features, activation, ...
-        **synthesis_kwargs,  # channel_base, channel_max, num_fp16_res, conv_clamp, architecture, ...
-    ) -> None:
-        super().__init__()
-        self.z_dim = z_dim
-        self.c_dim = c_dim
-        self.w_dim = w_dim
-        self.img_resolution = img_resolution
-        self.img_channels = img_channels
-        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, **_synthesis_kwargs(synthesis_kwargs))
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **(mapping_kwargs or {}))
+    synthesis_class = SynthesisNetwork
+    mapping_class = MappingNetwork
 
-    @property
-    def use_fp16(self) -> bool:
-        """Whether the highest resolutions run in float16 on CUDA (never on CPU or MPS)."""
-        return self.synthesis.use_fp16
-
-    @use_fp16.setter
-    def use_fp16(self, value: bool) -> None:
-        self.synthesis.use_fp16 = bool(value)
+    @staticmethod
+    def synthesis_arguments(kwargs: dict) -> dict:
+        return _synthesis_kwargs(kwargs)
 
     @torch.no_grad()
     def forward(

@@ -32,7 +32,7 @@ import scipy.special
 import torch
 import torch.nn.functional as F
 
-from .layers import EqualizedLinear, normalize_2nd_moment
+from .layers import EqualizedLinear, GeneratorBase, normalize_2nd_moment
 from .ops import upfirdn2d
 
 _NOISE_MODES = ("const", "random", "none")
@@ -595,41 +595,15 @@ class SynthesisNetwork(torch.nn.Module):
         )
 
 
-class Generator(torch.nn.Module):
+class Generator(GeneratorBase):
     """The StyleGAN3 generator: ``G(z, c)`` → images, or ``G.synthesis(G.mapping(z, c))``.
 
     Takes the constructor arguments that NVIDIA's files store (``init_kwargs`` of ``G_ema``); ``state_dict()``
     matches theirs key for key.
     """
 
-    def __init__(
-        self,
-        z_dim: int,  # Latent z size.
-        c_dim: int,  # Class-label size, 0 = unconditional.
-        w_dim: int,  # Intermediate latent w size.
-        img_resolution: int,  # Output width and height.
-        img_channels: int,  # Output colour channels.
-        mapping_kwargs: dict | None = None,  # MappingNetwork: num_layers, lr_multiplier, w_avg_beta.
-        **synthesis_kwargs: Any,  # SynthesisNetwork and SynthesisLayer options.
-    ) -> None:
-        super().__init__()
-        self.z_dim = z_dim
-        self.c_dim = c_dim
-        self.w_dim = w_dim
-        self.img_resolution = img_resolution
-        self.img_channels = img_channels
-        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, **synthesis_kwargs)
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **(mapping_kwargs or {}))
-
-    @property
-    def use_fp16(self) -> bool:
-        """Whether the file's float16 layers run in float16 on CUDA (default ``True``); ``False`` forces float32."""
-        return self.synthesis.use_fp16
-
-    @use_fp16.setter
-    def use_fp16(self, value: bool) -> None:
-        self.synthesis.use_fp16 = bool(value)
+    synthesis_class = SynthesisNetwork
+    mapping_class = MappingNetwork
 
     def forward(
         self,
