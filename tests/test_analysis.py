@@ -61,12 +61,12 @@ def test_chroma_follows_the_chord(song):
     assert set(top3) == {0, 4, 7}
 
 
-def test_hpss_is_computed_once_per_file(song, monkeypatch):
-    import librosa
+def test_separation_runs_once_per_file(song, monkeypatch):
+    import lucidsonicdreams.analysis as analysis
 
     calls = []
-    real = librosa.effects.hpss
-    monkeypatch.setattr(librosa.effects, "hpss", lambda y: calls.append(1) or real(y))
+    real = analysis.separate
+    monkeypatch.setattr(analysis, "separate", lambda y: calls.append(1) or real(y))
     track = AnalysisCache().track(song, 0.0, SONG_SECONDS)
     track.amplitude("percussive", 30, 105)
     track.amplitude("harmonic", 30, 105)
@@ -119,7 +119,7 @@ def test_normalize_handles_constants_and_empties():
     np.testing.assert_allclose(normalize(np.array([1.0, 3.0, 2.0])), [0, 1, 0.5])
 
 
-@pytest.mark.parametrize("feature", ["amplitude_envelope", "separated_envelopes", "chromagram"])
+@pytest.mark.parametrize("feature", ["whole_features", "separated_features", "chromagram"])
 def test_blockwise_analysis_joins_seamlessly(monkeypatch, feature):
     import lucidsonicdreams.analysis as analysis
 
@@ -127,13 +127,75 @@ def test_blockwise_analysis_joins_seamlessly(monkeypatch, feature):
     y = (0.8 * kick_track(np.arange(0.1, seconds, 0.37), seconds, ANALYSIS_SR)
          + 0.2 * chord_track(C_MAJOR, seconds, ANALYSIS_SR)).astype(np.float32)
     func = getattr(analysis, feature)
-    if feature == "chromagram":
-        func = functools.partial(func, tuning=0.2)
+    func = functools.partial(func, tuning=0.2) if feature == "chromagram" else functools.partial(func, n_mels=64)
     whole = func(y)
     monkeypatch.setattr(analysis, "BLOCK_FRAMES", 300)  # ~3.5 s blocks: three joins inside the signal
     joined = analysis.blockwise(y, func)
-    assert joined.shape == whole.shape == whole.shape[:-1] + (1 + len(y) // 256,)
-    np.testing.assert_allclose(joined, whole, rtol=1e-3, atol=1e-4 * np.abs(whole).max())
+    if not isinstance(whole, dict):
+        whole, joined = {"chroma": whole}, {"chroma": joined}
+    assert whole.keys() == joined.keys()
+    for name in whole:
+        assert joined[name].shape == whole[name].shape == whole[name].shape[:-1] + (1 + len(y) // 256,), name
+        np.testing.assert_allclose(joined[name], whole[name], rtol=1e-3, atol=1e-4 * np.abs(whole[name]).max(),
+                                   err_msg=name)
+
+
+def test_separation_equals_librosas_hpss():
+    import librosa
+
+    from lucidsonicdreams.analysis import separate
+
+    y = (0.8 * kick_track((0.2, 0.9, 1.6), 2.5, ANALYSIS_SR)
+         + 0.2 * chord_track(C_MAJOR, 2.5, ANALYSIS_SR)).astype(np.float32)
+    ours, theirs = separate(y), librosa.effects.hpss(y)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("dbfs", [-90, -75])
+def test_audio_below_the_noise_floor_drives_nothing(tmp_path, dbfs):
+    """A stem of dither (white noise) far below normal levels is silence: no amplitude, onsets or chroma."""
+    rng = np.random.default_rng(0)
+    level = 10 ** (dbfs / 20)
+    path = write(tmp_path / "dither.wav", level * rng.uniform(-1, 1, int(3 * 44100)) * np.sqrt(3))
+    track = TrackAnalysis(path, 0.0, 3.0)
+    for part in ("full", "harmonic", "percussive"):
+        assert np.all(track.amplitude(part, 30, 90) == 0), part
+    assert np.all(track.grid("onset") < 1e-6)
+    assert np.all(track.chroma(30, 90) == 0)
+
+
+def test_the_noise_floor_keeps_music_as_it_was(song):
+    """Normal music is far above the floor: the gated envelope equals the plain loudest-mel-band power."""
+    import lucidsonicdreams.analysis as analysis
+
+    track = TrackAnalysis(song, 0.0, SONG_SECONDS)
+    power = analysis.power_spectrogram(track.samples)
+    plain = analysis.amplitude_envelope(power, 128)
+    gated = track.grid("full")
+    assert np.corrcoef(plain, gated)[0, 1] > 0.9999
+
+
+def test_quiet_intro_is_silent_but_the_music_after_it_is_not(tmp_path):
+    rng = np.random.default_rng(1)
+    seconds = 4.0
+    y = 10 ** (-85 / 20) * rng.standard_normal(int(seconds * 44100))
+    y[int(2 * 44100):] += 0.8 * kick_track((0.5, 1.0, 1.5), 2.0)  # kicks at 2.5, 3 and 3.5 s
+    amp = TrackAnalysis(write(tmp_path / "intro.wav", y), 0.0, seconds).amplitude("full", 30, 120)
+    assert np.all(amp[:58] == 0)
+    assert amp[60:].max() == 1.0
+
+
+@pytest.mark.parametrize("fps", [24, 43])
+def test_peak_at_frames_keeps_short_peaks(fps):
+    from lucidsonicdreams.analysis import GRID_SECONDS, peak_at_frames
+
+    grid = np.zeros(400)
+    grid[[37, 101, 250]] = [1.0, 0.5, 2.0]
+    frames = peak_at_frames(grid, fps, int(400 * GRID_SECONDS * fps))
+    assert sorted(frames[frames > 0]) == [0.5, 1.0, 2.0]
+    for index, value in zip([37, 101, 250], [1.0, 0.5, 2.0]):
+        assert frames[int(round(index * GRID_SECONDS * fps))] == value
 
 
 def test_tuning_is_estimated_once_for_all_blocks(monkeypatch):
