@@ -1,22 +1,52 @@
-"""Latent (noise) and class vectors for every frame: pure numpy, driven by an explicit random generator."""
+"""From per-frame signals to the noise and class vectors of every frame: pure numpy, arrays in, arrays out.
+
+Every random choice is drawn by a ``draw_*`` function from an explicit ``numpy.random.Generator``; the maths
+that uses the draws is deterministic, so it can be checked against 0.4's own numbers draw for draw.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import lfilter
 from scipy.stats import truncnorm
 
-# Each frame keeps this share of the previous frame's pulse and motion step (as in lucidsonicdreams 0.4).
+# 0.4's constants. Each frame keeps this share of the previous frame's pulse and motion step.
 SMOOTHING = 0.75
 MOTION_RESEED_SECONDS = 4.0
+# A motion step is ``motion_react * MOTION_SPEED / fps`` per frame: 0.4 tuned the speed at 43 fps.
+MOTION_SPEED = 20.0
+# Latents stay within ±MOTION_BOUND * truncation; 0.4 turns a dimension back ``motion_react`` before the bound.
+MOTION_BOUND = 2.0
+# Class weights move by ``class_pitch_react * CLASS_RATE_FPS / fps`` of the chroma per frame (tuned at 43 fps).
+CLASS_RATE_FPS = 43.0
+# The beat component decays with this time constant after each hit, and every beat picks a new direction
+# among this many, so successive hits look different but the picture keeps coming back to the song's look.
+BEAT_DECAY_SECONDS = 0.2
+BEAT_DIRECTIONS = 4
+# Where sections change, the base latents cross-fade to the new section's over this many seconds.
+SECTION_FADE_SECONDS = 0.5
+# Within a section the key latents vary around the section's own centre by this share; the rest is the centre,
+# so the picture travels within a theme and changes theme at the section boundaries.
+SECTION_SPREAD = 0.5
 
 
 def truncated_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """Standard normal samples truncated to [-2, 2]."""
     return truncnorm.rvs(-2, 2, size=shape, random_state=rng)
+
+
+def interpolate_keys(keys: np.ndarray, n_frames: int) -> np.ndarray:
+    """Keys spread evenly over the frames and linearly interpolated. keys : [shape=(k, dim)], k >= 1."""
+    if len(keys) < 2:
+        return np.repeat(keys[:1], n_frames, axis=0)
+    position = np.linspace(0, len(keys) - 1, n_frames)
+    lower = np.minimum(position.astype(int), len(keys) - 2)
+    weight = (position - lower)[:, None]
+    return (1 - weight) * keys[lower] + weight * keys[lower + 1]
 
 
 def base_latents(
@@ -26,14 +56,46 @@ def base_latents(
 
     Returns np.ndarray [shape=(n_frames, dim)]
     """
-    n_keys = int(round(n_frames / fps / 60 * speed_fpm))
-    if n_keys < 2:
-        return np.repeat(truncation * truncated_normal(rng, (1, dim)), n_frames, axis=0)
-    keys = truncation * truncated_normal(rng, (n_keys, dim))
-    position = np.linspace(0, n_keys - 1, n_frames)
-    lower = np.minimum(position.astype(int), n_keys - 2)
-    weight = (position - lower)[:, None]
-    return (1 - weight) * keys[lower] + weight * keys[lower + 1]
+    n_keys = max(1, int(round(n_frames / fps / 60 * speed_fpm)))
+    return truncation * interpolate_keys(truncated_normal(rng, (n_keys, dim)), n_frames)
+
+
+def section_latents(
+    rng: np.random.Generator,
+    section_starts: Sequence[int],
+    n_frames: int,
+    dim: int,
+    fps: float,
+    speed_fpm: float,
+    truncation: float,
+) -> np.ndarray:
+    """Base latents that change character at section boundaries.
+
+    Every section has a centre of its own, drawn far from the previous section's; its keys (``speed_fpm`` per
+    minute) vary around that centre, and the path cross-fades to the next section over
+    ``SECTION_FADE_SECONDS`` from each boundary.
+
+    section_starts : first frame of each section after the first, ascending
+    Returns np.ndarray [shape=(n_frames, dim)]
+    """
+    bounds = [0] + [int(s) for s in section_starts if 0 < s < n_frames] + [n_frames]
+    paths, centre = [], None
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        fresh = truncated_normal(rng, (dim,))
+        # Away from the last centre: the new one is anti-correlated with it, so a boundary is a big change.
+        centre = fresh if centre is None else np.clip(0.6 * fresh - 0.8 * centre, -2, 2)
+        n_keys = max(1, int(round((hi - lo) / fps / 60 * speed_fpm)))
+        spread = truncated_normal(rng, (n_keys, dim))
+        keys = np.clip(np.sqrt(1 - SECTION_SPREAD**2) * centre + SECTION_SPREAD * spread, -2, 2)
+        paths.append(interpolate_keys(keys, hi - lo))
+    out = np.concatenate(paths)
+    fade = max(1, int(round(SECTION_FADE_SECONDS * fps)))
+    for start in bounds[1:-1]:
+        end = min(start + fade, n_frames)
+        weight = ((np.arange(start, end) - start + 1) / fade)[:, None]
+        weight = weight * weight * (3 - 2 * weight)  # smoothstep: no kink where the fade starts and ends
+        out[start:end] = (1 - weight) * out[start - 1] + weight * out[start:end]
+    return truncation * out
 
 
 def smooth(steps: np.ndarray) -> np.ndarray:
@@ -50,40 +112,84 @@ def pulse(amplitude: np.ndarray, react: float) -> np.ndarray:
     return smooth(react * np.asarray(amplitude, dtype=np.float64))
 
 
-def add_motion(
-    rng: np.random.Generator,
-    latents: np.ndarray,
-    amplitude: np.ndarray,
-    fps: float,
-    react: float,
-    randomness: float,
-    truncation: float,
-) -> np.ndarray:
-    """Move latents along per-dimension directions by ``react * 20 / fps * amplitude`` per frame.
+@dataclass(frozen=True)
+class MotionDraws:
+    """The random part of motion: each dimension's first direction, and its speed factor for every
+    ``MOTION_RESEED_SECONDS`` period (1, or ``1 - motion_randomness`` for a random half)."""
 
-    A dimension turns back when it would pass ``±2 * truncation``; ``randomness`` slows a random subset of
-    dimensions (re-drawn every 4 seconds). Steps are smoothed and accumulated, in O(frames).
+    signs: np.ndarray  # [shape=(dim,)], ±1
+    factors: np.ndarray  # [shape=(n_periods, dim)]
+
+
+def motion_period(fps: float) -> int:
+    """Frames between two draws of the speed factors."""
+    return max(1, int(round(fps * MOTION_RESEED_SECONDS)))
+
+
+def draw_motion(rng: np.random.Generator, n_frames: int, dim: int, fps: float, randomness: float) -> MotionDraws:
+    signs = rng.choice([-1.0, 1.0], size=dim)
+    n_periods = -(-max(n_frames, 1) // motion_period(fps))
+    factors = np.where(rng.random((n_periods, dim)) < 0.5, 1.0, 1.0 - randomness)
+    return MotionDraws(signs, factors)
+
+
+def add_motion(
+    latents: np.ndarray, amplitude: np.ndarray, draws: MotionDraws, *, fps: float, react: float, truncation: float
+) -> np.ndarray:
+    """Move latents along per-dimension directions by ``react * 20 / fps * amplitude`` per frame (0.4's motion).
+
+    A dimension turns back once it is within ``react`` of ``±2 * truncation``; the speed factors of ``draws``
+    slow a random subset of dimensions. Steps are smoothed and accumulated, in O(frames).
 
     latents : np.ndarray [shape=(n_frames, dim)], the vectors to move (base latents plus pulse)
     amplitude : np.ndarray [shape=(n_frames,)] in [0, 1]
     """
     n_frames, dim = latents.shape
-    step = react * 20 / fps
-    bound = 2 * truncation
-    reseed_every = max(1, int(round(fps * MOTION_RESEED_SECONDS)))
-    signs = rng.choice([-1.0, 1.0], size=dim)
+    step = react * MOTION_SPEED / fps
+    bound = MOTION_BOUND * truncation
+    period = motion_period(fps)
+    signs = draws.signs.astype(np.float64)
     out = np.empty_like(latents, dtype=np.float64)
     velocity = np.zeros(dim)
     travelled = np.zeros(dim)
     for i in range(n_frames):
-        if i % reseed_every == 0:
-            factors = np.where(rng.random(dim) < 0.5, 1.0, 1.0 - randomness)
-        move = step * amplitude[i] * signs * factors
+        move = step * amplitude[i] * signs * draws.factors[i // period]
         velocity = move if i == 0 else SMOOTHING * velocity + (1 - SMOOTHING) * move
         travelled += velocity
         out[i] = latents[i] + travelled
-        signs = np.where(out[i] - step < -bound, 1.0, np.where(out[i] + step >= bound, -1.0, signs))
+        signs = np.where(out[i] - react < -bound, 1.0, np.where(out[i] + react >= bound, -1.0, signs))
     return out
+
+
+def hit_envelope(hits: np.ndarray, fps: float, decay_seconds: float = BEAT_DECAY_SECONDS) -> np.ndarray:
+    """Attack and decay: jumps to each hit at once and falls back exponentially (time constant
+    ``decay_seconds``) until a stronger value comes. hits : [shape=(n_frames,)] in [0, 1]."""
+    keep = np.exp(-1.0 / max(decay_seconds * fps, 1e-9))
+    out = np.empty(len(hits))
+    level = 0.0
+    for i, value in enumerate(np.asarray(hits, dtype=np.float64)):
+        level = max(value, level * keep)
+        out[i] = level
+    return out
+
+
+def draw_beat_directions(rng: np.random.Generator, dim: int) -> np.ndarray:
+    """Directions in latent space that the beat pushes along, [shape=(BEAT_DIRECTIONS, dim)]."""
+    return truncated_normal(rng, (BEAT_DIRECTIONS, dim))
+
+
+def beat_offsets(envelope: np.ndarray, beat_frames: Sequence[int], directions: np.ndarray,
+                 react: float) -> np.ndarray:
+    """Offsets ``react * envelope * direction``; the direction moves to the next of ``directions`` on every beat.
+
+    envelope : [shape=(n_frames,)] from :func:`hit_envelope`
+    Returns np.ndarray [shape=(n_frames, dim)]
+    """
+    which = np.zeros(len(envelope), dtype=int)
+    for frame in beat_frames:
+        if 0 < frame < len(envelope):
+            which[frame:] += 1
+    return react * envelope[:, None] * directions[which % len(directions)]
 
 
 def default_classes(rng: np.random.Generator, num_classes: int) -> list[int]:
@@ -121,11 +227,13 @@ def class_vectors(
     shuffle_shift: int = 6,
     dominant_first: bool = False,
 ) -> np.ndarray:
-    """Class weights per frame driven by the 12 pitch classes.
+    """Class weights per frame driven by the 12 pitch classes (0.4's rule).
 
-    Pitch ``p`` drives class ``classes[p]`` (or, with ``dominant_first``, the k-th most present pitch drives
-    ``classes[k]``). Each frame adds ``pitch_react * 43 / fps`` times the chroma to the previous weights and
-    re-normalises them to [0, 1]; the result is averaged over ``smooth_seconds`` and scaled by ``complexity``.
+    Pitch ``p`` drives class ``classes[p]`` (when a class appears for several pitches, the last one drives it;
+    with ``dominant_first``, the k-th most present pitch drives ``classes[k]``). The first frame takes the
+    chroma of the first frame with pitch content; each later frame adds ``pitch_react * 43 / fps`` times its
+    chroma to the previous frame's weights, re-normalises them to [0, 1] and scales them by ``complexity``.
+    The result is averaged over ``smooth_seconds``, centred on each frame.
 
     chroma : np.ndarray [shape=(n_frames, 12)]
     Returns np.ndarray [shape=(n_frames, num_classes)]
@@ -133,31 +241,28 @@ def class_vectors(
     n_frames = len(chroma)
     if num_classes == 0:
         return np.zeros((n_frames, 0))
+    chroma = np.asarray(chroma, dtype=np.float64)
     classes = np.asarray(repeat_to_twelve(classes))
     if dominant_first:
         totals = (chroma / np.maximum(chroma.sum(axis=1, keepdims=True), 1e-12)).sum(axis=0)
         rank = np.argsort(np.argsort(-totals, kind="stable"), kind="stable")
         classes = classes[rank]
-    rate = pitch_react * 43 / fps
+    rate = pitch_react * CLASS_RATE_FPS / fps
+    sounding = np.flatnonzero(chroma.sum(axis=1) > 0)
     out = np.zeros((n_frames, num_classes))
     weights = np.zeros(num_classes)
-    started = False
     for i in range(n_frames):
         if i in shuffle_at:
             classes = np.roll(classes, -shuffle_shift)
         update = np.zeros(num_classes)
-        np.add.at(update, classes, chroma[i])
-        if not started:
-            # Start from the first frame that has pitch content, so a silent intro does not wash out the start.
-            started = bool(update.any())
-            weights = update
-        else:
-            weights = weights + rate * update
+        update[classes] = chroma[sounding[0] if i == 0 and len(sounding) else i]  # the last pitch of a class wins
+        weights = update if i == 0 else weights + rate * update
         span = weights.max() - weights.min()
         if span > 0:
             weights = (weights - weights.min()) / span
+        weights = weights * complexity
         out[i] = weights
     window = int(round(smooth_seconds * fps))
     if window > 1:
         out = uniform_filter1d(out, size=window, axis=0, mode="nearest")
-    return out * complexity
+    return out

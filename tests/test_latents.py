@@ -42,35 +42,84 @@ def test_pulse_swells_on_hits_and_fades():
     assert np.all(np.diff(p[10:]) < 0)
 
 
+def motion(rng, latents_in, amplitude, fps, react, randomness, truncation):
+    draws = latents.draw_motion(rng, len(latents_in), latents_in.shape[1], fps, randomness)
+    return latents.add_motion(latents_in, amplitude, draws, fps=fps, react=react, truncation=truncation)
+
+
 def test_motion_moves_only_with_amplitude(rng):
-    still = latents.add_motion(rng, np.zeros((50, 16)), np.zeros(50), 30, 0.5, 0.5, 1.0)
+    still = motion(rng, np.zeros((50, 16)), np.zeros(50), 30, 0.5, 0.5, 1.0)
     assert np.all(still == 0)
-    moving = latents.add_motion(rng, np.zeros((50, 16)), np.ones(50), 30, 0.5, 0.0, 1.0)
+    moving = motion(rng, np.zeros((50, 16)), np.ones(50), 30, 0.5, 0.0, 1.0)
     speed = np.abs(np.diff(moving[:4], axis=0))  # before any dimension reaches the bound
     np.testing.assert_allclose(speed, 0.5 * 20 / 30)
 
 
-def test_motion_turns_back_at_twice_the_truncation(rng):
-    n, truncation = 3000, 0.3
-    path = latents.add_motion(rng, np.zeros((n, 32)), np.ones(n), 30, 0.5, 0.5, truncation)
-    step = 0.5 * 20 / 30
-    assert np.abs(path).max() <= 2 * truncation + 4 * step  # turns before passing the bound (plus smoothing)
-    assert np.abs(path).max() >= 2 * truncation - step  # and does reach it
+def test_motion_turns_back_react_before_twice_the_truncation(rng):
+    """0.4 turns a dimension around once it is within motion_react of the bound 2 * truncation."""
+    n, truncation, react = 3000, 0.6, 0.5
+    path = motion(rng, np.zeros((n, 32)), np.ones(n), 30, react, 0.5, truncation)
+    step = react * 20 / 30
+    turn = 2 * truncation - react
+    assert np.abs(path).max() <= turn + 4 * step  # turns back there (plus the smoothed overshoot)
+    assert np.abs(path).max() >= turn - step  # and does reach it
 
 
 def test_motion_randomness_slows_a_subset(rng):
-    path = latents.add_motion(rng, np.zeros((20, 400)), np.ones(20), 30, 0.5, 0.8, 1.0)
+    path = motion(rng, np.zeros((20, 400)), np.ones(20), 30, 0.5, 0.8, 1.0)
     speeds = np.abs(path[3] - path[2])  # before any dimension reaches the bound
     fast, slow = speeds.max(), speeds.min()
     assert slow == pytest.approx(0.2 * fast, rel=1e-6)
     assert 100 < np.sum(np.isclose(speeds, fast)) < 300
 
 
+def test_motion_speed_factors_are_redrawn_every_four_seconds(rng):
+    draws = latents.draw_motion(rng, 300, 64, 30, 0.5)
+    assert draws.factors.shape == (3, 64)  # frames 0, 120, 240
+    assert set(np.unique(draws.factors)) == {0.5, 1.0}
+    assert not np.array_equal(draws.factors[0], draws.factors[1])
+
+
 def test_motion_is_seeded():
-    a = latents.add_motion(np.random.default_rng(5), np.zeros((30, 8)), np.ones(30), 30, 0.5, 0.5, 1)
-    b = latents.add_motion(np.random.default_rng(5), np.zeros((30, 8)), np.ones(30), 30, 0.5, 0.5, 1)
-    c = latents.add_motion(np.random.default_rng(6), np.zeros((30, 8)), np.ones(30), 30, 0.5, 0.5, 1)
+    a = motion(np.random.default_rng(5), np.zeros((30, 8)), np.ones(30), 30, 0.5, 0.5, 1)
+    b = motion(np.random.default_rng(5), np.zeros((30, 8)), np.ones(30), 30, 0.5, 0.5, 1)
+    c = motion(np.random.default_rng(6), np.zeros((30, 8)), np.ones(30), 30, 0.5, 0.5, 1)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_hit_envelope_attacks_at_once_and_decays():
+    hits = np.zeros(60)
+    hits[[10, 40]] = [1.0, 0.5]
+    env = latents.hit_envelope(hits, fps=30, decay_seconds=0.2)
+    assert env[:10].max() == 0 and env[10] == 1.0
+    np.testing.assert_allclose(env[16], np.exp(-6 / 6), rtol=1e-9)  # one time constant (0.2 s) later
+    assert env[40] == 0.5 and np.all(np.diff(env[10:40]) < 0)
+
+
+def test_beat_offsets_change_direction_on_every_beat(rng):
+    directions = latents.draw_beat_directions(rng, 8)
+    env = np.ones(40)
+    offsets = latents.beat_offsets(env, [10, 20], directions, react=0.5)
+    np.testing.assert_allclose(offsets[5], 0.5 * directions[0])
+    np.testing.assert_allclose(offsets[15], 0.5 * directions[1])
+    np.testing.assert_allclose(offsets[30], 0.5 * directions[2])
+    assert np.all(latents.beat_offsets(np.zeros(40), [10], directions, react=0.5) == 0)
+
+
+def test_section_latents_jump_at_boundaries_and_drift_within(rng):
+    fps, n, dim = 30, 30 * 60, 64
+    starts = [600, 1200]
+    base = latents.section_latents(rng, starts, n, dim, fps, speed_fpm=12, truncation=1.0)
+    assert base.shape == (n, dim) and np.abs(base).max() <= 2
+    window = 2 * fps
+
+    def change(t: int) -> float:
+        return float(np.linalg.norm(base[t : t + window].mean(0) - base[t - window : t].mean(0)))
+
+    elsewhere = np.median([change(t) for t in range(window, n - window, 15) if min(abs(t - s) for s in starts) > 90])
+    assert min(change(s) for s in starts) > 3 * elsewhere
+    steps = np.linalg.norm(np.diff(base, axis=0), axis=1)
+    assert steps.max() < 0.25 * np.linalg.norm(base[650] - base[550])  # a short fade, not a cut
 
 
 def chord_chroma(n: int, pitches) -> np.ndarray:
