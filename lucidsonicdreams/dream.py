@@ -19,6 +19,7 @@ from .cppn import CPPNStyle
 from .device import resolve_device
 from .effects import EffectsGenerator, contrast_effect, flash_effect
 from .frames import fit_frame
+from .signals import Routing, Signals, route_signals
 from .style import DEFAULT_STYLE, Style, StyleGANStyle, check_style, is_builtin, load_style
 from .video import AudioTrack, VideoWriter
 
@@ -78,6 +79,8 @@ class LucidSonicDream:
         self.device = resolve_device(device)
         self.seed: int | None = None
         self._analysis = AnalysisCache()
+        self.signals: Signals | None = None  # what drove the latest render, for plot_signals()
+        self._vectors: tuple[np.ndarray, np.ndarray] | None = None
         self._loaded_style: tuple[int, Style] | None = None
         if not callable(style) and not is_builtin(style):
             # A model file (or a catalog style, downloaded first) is loaded now, so a bad one is reported before
@@ -128,6 +131,8 @@ class LucidSonicDream:
         custom_effects: list[EffectsGenerator] | None = None,
         seed: int | None = None,
         truncation_psi: float = 1.0,
+        beat_react: float = 0,
+        sections: bool = False,
     ) -> str:
         """Render the video and return its path.
 
@@ -162,6 +167,8 @@ class LucidSonicDream:
         if seed is not None:
             validation.number("seed", seed, low=0, high=2**63 - 1, integer=True)
         truncation_psi = validation.number("truncation_psi", truncation_psi)
+        beat_react = validation.number("beat_react", beat_react, low=0)
+        sections = validation.flag("sections", sections)
         effects = self._effects(custom_effects, contrast_strength, contrast_percussive, flash_strength,
                                 flash_percussive)
         inputs = {"song": self.song, "pulse_audio": self.pulse_audio, "motion_audio": self.motion_audio,
@@ -179,8 +186,8 @@ class LucidSonicDream:
             raise ValueError(f"the part to render ({length:.3f} s) is shorter than one frame at fps={fps:g}")
 
         self.seed = int(np.random.SeedSequence().entropy % 2**63) if seed is None else int(seed)
-        class_rng, base_rng, motion_rng, style_rng = (
-            np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(4)
+        class_rng, base_rng, motion_rng, style_rng, beat_rng = (
+            np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(5)
         )
         style = self._style(int(style_rng.integers(2**63)))
         num_classes = style.num_possible_classes
@@ -190,46 +197,49 @@ class LucidSonicDream:
         if isinstance(style, StyleGANStyle):
             style.truncation_psi = truncation_psi
 
-        track = self._analysis.track
-        song = track(self.song, start, length)
-        stems = {}
-        for name, stem in (("pulse", self.pulse_audio), ("motion", self.motion_audio), ("class", self.class_audio)):
-            stems[name] = track(stem, start, length) if stem is not None else None
-
-        def component_amplitude(name: str, percussive: bool, harmonic: bool) -> np.ndarray:
-            if stems[name] is not None:
-                return stems[name].amplitude("full", fps, n_frames)
-            return song.amplitude(choose_part(percussive, harmonic), fps, n_frames)
-
-        steps = {
-            "pulse": lambda: component_amplitude("pulse", pulse_percussive, pulse_harmonic),
-            "motion": lambda: component_amplitude("motion", motion_percussive, motion_harmonic),
-            "chroma": lambda: (stems["class"] or song).chroma(fps, n_frames),
-        }
-        for i, fx in enumerate(effects):
-            fx_track = track(fx.audio or self.song, start, length)
-            steps[f"effect {i}"] = lambda t=fx_track, p=fx.percussive: t.amplitude(
-                "percussive" if p else "full", fps, n_frames)
-        signals = {}
-        for name, step in tqdm(steps.items(), desc="Analysing audio", unit="signal"):
-            signals[name] = step()
+        routing = Routing(
+            pulse=(self.pulse_audio, "full") if self.pulse_audio else (None, choose_part(pulse_percussive,
+                                                                                           pulse_harmonic)),
+            motion=(self.motion_audio, "full") if self.motion_audio else (None, choose_part(motion_percussive,
+                                                                                              motion_harmonic)),
+            chroma=self.class_audio,
+            effects=tuple((fx.audio, "percussive" if fx.percussive else "full") for fx in effects),
+        )
+        with tqdm(total=1, desc="Analysing audio", unit="song") as bar:
+            signals = route_signals(self._analysis, self.song, routing, start=start, length=length, fps=fps,
+                                    n_frames=n_frames, n_mels=style.input_shape,
+                                    structure=bool(sections or beat_react))
+            bar.update()
+        self.signals = signals
 
         dim = style.input_shape
-        noise = latents.base_latents(base_rng, n_frames, dim, fps, speed_fpm, truncation)
-        noise = noise + latents.pulse(signals["pulse"], pulse_react)[:, None]
-        noise = latents.add_motion(motion_rng, noise, signals["motion"], fps, motion_react, motion_randomness,
-                                   truncation)
+        if sections and len(signals.section_frames):
+            noise = latents.section_latents(base_rng, signals.section_frames, n_frames, dim, fps, speed_fpm,
+                                            truncation)
+        else:
+            noise = latents.base_latents(base_rng, n_frames, dim, fps, speed_fpm, truncation)
+        noise = noise + latents.pulse(signals.pulse, pulse_react)[:, None]
+        if beat_react:
+            noise = noise + latents.beat_offsets(latents.hit_envelope(signals.hits, fps), signals.beat_frames,
+                                                 latents.draw_beat_directions(beat_rng, dim), beat_react)
+        noise = latents.add_motion(noise, signals.motion,
+                                   latents.draw_motion(motion_rng, n_frames, dim, fps, motion_randomness),
+                                   fps=fps, react=motion_react, truncation=truncation)
         if num_classes:
             classes = latents.repeat_to_twelve(classes or latents.default_classes(class_rng, num_classes))
+        shuffle_at = latents.shuffle_frames(class_shuffle_seconds, start, fps, n_frames)
+        if sections:
+            shuffle_at |= set(signals.section_frames.tolist())
         class_vecs = latents.class_vectors(
-            signals["chroma"], classes or [], num_classes, fps,
+            signals.chroma, classes or [], num_classes, fps,
             pitch_react=class_pitch_react, complexity=class_complexity, smooth_seconds=class_smooth_seconds,
-            shuffle_at=latents.shuffle_frames(class_shuffle_seconds, start, fps, n_frames),
-            shuffle_shift=int(round(class_shuffle_strength * 12)), dominant_first=dominant_classes_first,
+            shuffle_at=shuffle_at, shuffle_shift=int(round(class_shuffle_strength * 12)),
+            dominant_first=dominant_classes_first,
         )
         self.classes = classes
+        self._vectors = (noise, class_vecs)
 
-        frame_effects = [_Effect(fx, signals[f"effect {i}"]) for i, fx in enumerate(effects)]
+        frame_effects = [_Effect(fx, amplitude) for fx, amplitude in zip(effects, signals.effects)]
         audio = AudioTrack(output_audio or self.song, start, length)
         self._render(style, noise.astype(np.float32), class_vecs.astype(np.float32), frame_effects, size, fps,
                      batch_size, target, audio, save_frames)

@@ -1,0 +1,124 @@
+"""Which audio drives what: the per-frame signals of one render, routed from the song and its stems.
+
+Pulse, motion, beat, class and every effect each read one audio file (a stem, or else the song) and one part
+of it (whole, harmonic or percussive). This module samples those analyses at the frame times; the maths that
+turns signals into vectors lives in :mod:`latents`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .analysis import GRID_SECONDS, AnalysisCache, Part, TrackAnalysis, peak_at_frames, sample_at_frames
+from .structure import Beats, section_boundaries, track_beats
+
+# Onset strength is scaled so that this quantile of the frames with any onset reads 1: the strong hits of a
+# song reach full strength, not only its single loudest one.
+HIT_QUANTILE = 0.95
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The audio source of each component: a stem path (or ``None`` for the song) and the part of it."""
+
+    pulse: tuple[Path | None, Part]
+    motion: tuple[Path | None, Part]
+    chroma: Path | None
+    effects: tuple[tuple[Path | None, Part], ...] = ()
+
+
+@dataclass
+class Signals:
+    """Everything that drove one render, per frame (``n_frames`` rows at ``fps``)."""
+
+    fps: float
+    start: float
+    pulse: np.ndarray  # [shape=(n,)] in [0, 1]
+    motion: np.ndarray  # [shape=(n,)] in [0, 1]
+    chroma: np.ndarray  # [shape=(n, 12)]
+    hits: np.ndarray  # [shape=(n,)] in [0, 1]: onset strength of the pulse's audio
+    beat_frames: np.ndarray  # frames on a beat
+    tempo: float  # beats per minute, 0 without beats
+    section_frames: np.ndarray  # first frame of every section after the first
+    effects: list[np.ndarray] = field(default_factory=list)  # [shape=(n,)] each, in [0, 1]
+    song: TrackAnalysis | None = field(default=None, repr=False)
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.pulse)
+
+    @property
+    def beat_times(self) -> np.ndarray:
+        return self.start + self.beat_frames / self.fps
+
+    @property
+    def section_times(self) -> np.ndarray:
+        return self.start + self.section_frames / self.fps
+
+
+def hit_strength(onset: np.ndarray) -> np.ndarray:
+    """Onset strength scaled to [0, 1] by a high quantile of its non-zero values (silence stays 0)."""
+    onset = np.maximum(np.asarray(onset, dtype=np.float64), 0.0)
+    active = onset[onset > 1e-6]
+    if len(active) == 0:
+        return np.zeros_like(onset)
+    return np.clip(onset / np.quantile(active, HIT_QUANTILE), 0.0, 1.0)
+
+
+def to_frames(grid_frames: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
+    """Analysis-grid positions as (unique, ascending) video frames."""
+    frames = np.unique(np.round(np.asarray(grid_frames) * GRID_SECONDS * fps).astype(int))
+    return frames[(frames >= 0) & (frames < n_frames)]
+
+
+def route_signals(
+    cache: AnalysisCache,
+    song: Path,
+    routing: Routing,
+    *,
+    start: float,
+    length: float,
+    fps: float,
+    n_frames: int,
+    n_mels: int,
+    structure: bool,
+) -> Signals:
+    """Sample every driver of a render at the frame times. ``structure`` also finds beats and sections of the
+    song (needed by ``beat_react`` and ``sections``)."""
+
+    def track(path: Path | None) -> TrackAnalysis:
+        return cache.track(path or song, start, length)
+
+    def amplitude(source: tuple[Path | None, Part]) -> np.ndarray:
+        path, part = source
+        return track(path).amplitude(part, fps, n_frames, n_mels)
+
+    pulse_track, pulse_part = track(routing.pulse[0]), routing.pulse[1]
+    onset_name = "percussive_onset" if pulse_part == "percussive" else "onset"
+    hits = hit_strength(peak_at_frames(pulse_track.grid(onset_name, n_mels), fps, n_frames))
+    song_track = track(None)
+    beats, sections = Beats(0.0, np.zeros(0, dtype=int)), np.zeros(0, dtype=int)
+    if structure:
+        beats = track_beats(song_track.grid("onset", n_mels))
+        sections = section_boundaries(song_track.chroma_grid(), song_track.grid("timbre", n_mels), beats)
+    return Signals(
+        fps=fps,
+        start=start,
+        pulse=amplitude(routing.pulse),
+        motion=amplitude(routing.motion),
+        chroma=track(routing.chroma).chroma(fps, n_frames),
+        hits=hits,
+        beat_frames=to_frames(beats.frames, fps, n_frames),
+        tempo=beats.tempo,
+        section_frames=to_frames(sections, fps, n_frames),
+        effects=[amplitude(source) for source in routing.effects],
+        song=song_track,
+    )
+
+
+def loudness_at_frames(track: TrackAnalysis, fps: float, n_frames: int) -> np.ndarray:
+    """Loudness (dB) at the frame times, for plots."""
+    return sample_at_frames(track.grid("loudness"), fps, n_frames)

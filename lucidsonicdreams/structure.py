@@ -1,0 +1,145 @@
+"""Song structure from per-file features: beat times and tempo, and sections with their boundaries.
+
+Both work on small whole-song arrays (one value per analysis frame, or per beat), so they stay cheap and
+memory stays flat however long the song is. Sections follow McFee & Ellis's Laplacian segmentation
+("Analyzing song structure with spectral clustering", ISMIR 2014), built from librosa's parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+import scipy.linalg
+import scipy.ndimage
+import scipy.sparse.csgraph
+
+from .analysis import ANALYSIS_SR, GRID_SECONDS, HOP
+
+# The beat tracker needs onsets this strong (the 99th percentile of the spectral flux, in dB averaged over the
+# mel bands): a sustained drone or steady noise stays below ~0.7, any music with attacks is above ~4.
+MIN_BEAT_ONSET = 1.5
+# Without usable beats, sections are found on this regular grid instead.
+FALLBACK_STEP_SECONDS = 0.5
+MIN_SECTION_SECONDS = 4.0
+MAX_SECTIONS = 12
+# Adjacent sections must differ by at least this many pooled standard deviations (with an absolute noise scale
+# per feature) in their mean chroma and timbre, so that a drone, silence or noise stays one section.
+MIN_SECTION_CONTRAST = 0.8
+_FEATURE_NOISE = 0.05
+
+
+@dataclass(frozen=True)
+class Beats:
+    """Beat positions on the analysis grid and the tempo (beats per minute; 0 when there are no beats)."""
+
+    tempo: float
+    frames: np.ndarray
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.frames * GRID_SECONDS
+
+
+def track_beats(onset: np.ndarray) -> Beats:
+    """Beats of a song from its onset strength on the analysis grid (librosa's dynamic-programming tracker).
+
+    onset : np.ndarray [shape=(n_grid,)]
+    """
+    if len(onset) < 8 or np.percentile(onset, 99) < MIN_BEAT_ONSET:
+        return Beats(0.0, np.zeros(0, dtype=int))
+    tempo, frames = librosa.beat.beat_track(onset_envelope=onset, sr=ANALYSIS_SR, hop_length=HOP)
+    tempo = float(np.atleast_1d(tempo)[0])
+    frames = np.asarray(frames, dtype=int)
+    return Beats(tempo if len(frames) > 1 else 0.0, frames)
+
+
+def section_boundaries(chroma: np.ndarray, timbre: np.ndarray, beats: Beats) -> np.ndarray:
+    """Grid frames where a new section starts (never 0), from beat-synchronous chroma and timbre.
+
+    chroma : np.ndarray [shape=(12, n_grid)], silence = 0
+    timbre : np.ndarray [shape=(d, n_grid)], e.g. MFCCs of the log-mel spectrogram in dB
+    Returns np.ndarray [shape=(n_boundaries,)] of grid frames, ascending
+    """
+    n_grid = chroma.shape[1]
+    step = max(1, int(round(FALLBACK_STEP_SECONDS / GRID_SECONDS)))
+    marks = beats.frames if len(beats.frames) >= 16 else np.arange(step, n_grid, step)
+    marks = marks[(marks > 0) & (marks < n_grid)]
+    if len(marks) < 8:
+        return np.zeros(0, dtype=int)
+    starts = np.concatenate([[0], marks])
+    features = np.vstack([chroma, timbre / 10.0])  # MFCCs in dB/10: a timbre change weighs like a chord change
+    synced = librosa.util.sync(features, marks, aggregate=np.median)
+    labels = _laplacian_labels(synced[:12], synced[12:])
+    cuts = _merge_short([0] + [i for i in range(1, len(labels)) if labels[i] != labels[i - 1]], starts, n_grid)
+    cuts = _drop_weak(cuts, synced, len(labels))
+    return starts[cuts[1:]].astype(int)
+
+
+def _laplacian_labels(chroma: np.ndarray, timbre: np.ndarray) -> np.ndarray:
+    """Cluster beats into sections by spectral clustering of a recurrence graph (harmony) joined with a path
+    graph (timbre continuity); the number of sections comes from the largest eigengap."""
+    from sklearn.cluster import KMeans
+
+    n = chroma.shape[1]
+    if np.allclose(chroma, chroma[:, :1]) and np.allclose(timbre, timbre[:, :1]):
+        return np.zeros(n, dtype=int)
+    stacked = np.vstack([chroma, timbre])
+    recurrence = librosa.segment.recurrence_matrix(stacked, width=3, mode="affinity", sym=True)
+    recurrence = librosa.segment.timelag_filter(scipy.ndimage.median_filter)(recurrence, size=(1, 7))
+    path_distance = np.sum(np.diff(stacked, axis=1) ** 2, axis=0)
+    sigma = np.median(path_distance)
+    path_sim = np.exp(-path_distance / sigma) if sigma > 0 else np.ones_like(path_distance)
+    path = np.diag(path_sim, k=1) + np.diag(path_sim, k=-1)
+    deg_path, deg_rec = path.sum(axis=1), recurrence.sum(axis=1)
+    mu = deg_path.dot(deg_path + deg_rec) / max(np.sum((deg_path + deg_rec) ** 2), 1e-12)
+    graph = mu * recurrence + (1 - mu) * path
+    laplacian = scipy.sparse.csgraph.laplacian(graph, normed=True)
+    evals, evecs = scipy.linalg.eigh(laplacian)
+    evecs = scipy.ndimage.median_filter(evecs, size=(9, 1))
+    k_max = int(min(MAX_SECTIONS, max(1, n // 8)))
+    gaps = np.diff(evals[: k_max + 1])
+    k = int(np.argmax(gaps)) + 1 if len(gaps) else 1
+    if k == 1:
+        return np.zeros(n, dtype=int)
+    norm = np.sqrt(np.cumsum(evecs**2, axis=1))[:, k - 1 : k]
+    points = evecs[:, :k] / np.maximum(norm, 1e-12)
+    return KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(points)
+
+
+def _merge_short(cuts: list[int], starts: np.ndarray, n_grid: int) -> list[int]:
+    """Drop boundaries (indices into ``starts``) until every section lasts ``MIN_SECTION_SECONDS``."""
+    min_frames = MIN_SECTION_SECONDS / GRID_SECONDS
+    cuts = list(cuts)
+    while len(cuts) > 1:
+        ends = [starts[c] for c in cuts[1:]] + [n_grid]
+        lengths = [e - starts[c] for c, e in zip(cuts, ends)]
+        shortest = int(np.argmin(lengths))
+        if lengths[shortest] >= min_frames:
+            break
+        # Join the shortest section to the shorter of its neighbours.
+        if shortest == 0:
+            del cuts[1]
+        elif shortest == len(cuts) - 1 or lengths[shortest - 1] <= lengths[shortest + 1]:
+            del cuts[shortest]
+        else:
+            del cuts[shortest + 1]
+    return cuts
+
+
+def _drop_weak(cuts: list[int], synced: np.ndarray, n: int) -> list[int]:
+    """Remove boundaries between sections that do not really differ, weakest first."""
+    cuts = list(cuts)
+    while len(cuts) > 1:
+        bounds = cuts + [n]
+        contrasts = []
+        for j in range(1, len(cuts)):
+            left, right = synced[:, bounds[j - 1] : bounds[j]], synced[:, bounds[j] : bounds[j + 1]]
+            spread = 0.5 * (left.var(axis=1) + right.var(axis=1)) + _FEATURE_NOISE**2
+            contrasts.append(np.sqrt(np.mean((left.mean(axis=1) - right.mean(axis=1)) ** 2 / spread)))
+        weakest = int(np.argmin(contrasts))
+        if contrasts[weakest] >= MIN_SECTION_CONTRAST:
+            break
+        del cuts[weakest + 1]
+    return cuts
