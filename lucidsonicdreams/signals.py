@@ -16,8 +16,8 @@ from .analysis import GRID_SECONDS, AnalysisCache, Part, TrackAnalysis, peak_at_
 from .structure import Beats, section_boundaries, track_beats
 
 # Onset strength is scaled so that this quantile of the frames with any onset reads 1: the strong hits of a
-# song reach full strength, not only its single loudest one.
-HIT_QUANTILE = 0.95
+# song reach full strength, not only its single loudest one, and hits keep their relative sizes.
+HIT_QUANTILE = 0.99
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Signals:
     pulse: np.ndarray  # [shape=(n,)] in [0, 1]
     motion: np.ndarray  # [shape=(n,)] in [0, 1]
     chroma: np.ndarray  # [shape=(n, 12)]
-    hits: np.ndarray  # [shape=(n,)] in [0, 1]: onset strength of the pulse's audio
+    hits: np.ndarray  # [shape=(n,)] in [0, 1]: onset strength of the pulse's audio (the song, or its stem)
     beat_frames: np.ndarray  # frames on a beat
     tempo: float  # beats per minute, 0 without beats
     section_frames: np.ndarray  # first frame of every section after the first
@@ -96,9 +96,8 @@ def route_signals(
         path, part = source
         return track(path).amplitude(part, fps, n_frames, n_mels)
 
-    pulse_track, pulse_part = track(routing.pulse[0]), routing.pulse[1]
-    onset_name = "percussive_onset" if pulse_part == "percussive" else "onset"
-    hits = hit_strength(peak_at_frames(pulse_track.grid(onset_name, n_mels), fps, n_frames))
+    # Hits are the onsets of the pulse's audio as a whole: the attacks of every instrument, drums included.
+    hits = hit_strength(peak_at_frames(track(routing.pulse[0]).grid("onset", n_mels), fps, n_frames))
     song_track = track(None)
     beats, sections = Beats(0.0, np.zeros(0, dtype=int)), np.zeros(0, dtype=int)
     if structure:

@@ -20,8 +20,9 @@ from .analysis import ANALYSIS_SR, GRID_SECONDS, HOP
 # The beat tracker needs onsets this strong (the 99th percentile of the spectral flux, in dB averaged over the
 # mel bands): a sustained drone or steady noise stays below ~0.7, any music with attacks is above ~4.
 MIN_BEAT_ONSET = 1.5
-# Without usable beats, sections are found on this regular grid instead.
-FALLBACK_STEP_SECONDS = 0.5
+# Sections are found on a regular grid of this step (robust where beat tracking is not), then moved to the
+# nearest beat.
+SECTION_STEP_SECONDS = 0.5
 MIN_SECTION_SECONDS = 4.0
 MAX_SECTIONS = 12
 # Adjacent sections must differ by at least this many pooled standard deviations (with an absolute noise scale
@@ -56,16 +57,15 @@ def track_beats(onset: np.ndarray) -> Beats:
 
 
 def section_boundaries(chroma: np.ndarray, timbre: np.ndarray, beats: Beats) -> np.ndarray:
-    """Grid frames where a new section starts (never 0), from beat-synchronous chroma and timbre.
+    """Grid frames where a new section starts (never 0), from chroma and timbre, moved onto beats.
 
     chroma : np.ndarray [shape=(12, n_grid)], silence = 0
     timbre : np.ndarray [shape=(d, n_grid)], e.g. MFCCs of the log-mel spectrogram in dB
     Returns np.ndarray [shape=(n_boundaries,)] of grid frames, ascending
     """
     n_grid = chroma.shape[1]
-    step = max(1, int(round(FALLBACK_STEP_SECONDS / GRID_SECONDS)))
-    marks = beats.frames if len(beats.frames) >= 16 else np.arange(step, n_grid, step)
-    marks = marks[(marks > 0) & (marks < n_grid)]
+    step = max(1, int(round(SECTION_STEP_SECONDS / GRID_SECONDS)))
+    marks = np.arange(step, n_grid, step)
     if len(marks) < 8:
         return np.zeros(0, dtype=int)
     starts = np.concatenate([[0], marks])
@@ -74,7 +74,12 @@ def section_boundaries(chroma: np.ndarray, timbre: np.ndarray, beats: Beats) -> 
     labels = _laplacian_labels(synced[:12], synced[12:])
     cuts = _merge_short([0] + [i for i in range(1, len(labels)) if labels[i] != labels[i - 1]], starts, n_grid)
     cuts = _drop_weak(cuts, synced, len(labels))
-    return starts[cuts[1:]].astype(int)
+    boundaries = starts[cuts[1:]].astype(int)
+    if len(beats.frames):
+        # A section starts on the nearest beat, when one is within half a step.
+        nearest = beats.frames[np.argmin(np.abs(beats.frames[None, :] - boundaries[:, None]), axis=1)]
+        boundaries = np.where(np.abs(nearest - boundaries) <= step / 2, nearest, boundaries)
+    return boundaries
 
 
 def _laplacian_labels(chroma: np.ndarray, timbre: np.ndarray) -> np.ndarray:
@@ -86,7 +91,10 @@ def _laplacian_labels(chroma: np.ndarray, timbre: np.ndarray) -> np.ndarray:
     if np.allclose(chroma, chroma[:, :1]) and np.allclose(timbre, timbre[:, :1]):
         return np.zeros(n, dtype=int)
     stacked = np.vstack([chroma, timbre])
-    recurrence = librosa.segment.recurrence_matrix(stacked, width=3, mode="affinity", sym=True)
+    try:
+        recurrence = librosa.segment.recurrence_matrix(stacked, width=3, mode="affinity", sym=True)
+    except librosa.ParameterError:  # (nearly) all frames alike: nothing to segment
+        return np.zeros(n, dtype=int)
     recurrence = librosa.segment.timelag_filter(scipy.ndimage.median_filter)(recurrence, size=(1, 7))
     path_distance = np.sum(np.diff(stacked, axis=1) ** 2, axis=0)
     sigma = np.median(path_distance)
