@@ -26,6 +26,7 @@ setup(
         "tqdm>=4.60",
         "requests>=2.28",
         "safetensors>=0.4",
+        "matplotlib>=3.6",
     ],
     extras_require={"test": ["pytest>=7", "av>=11", "ruff>=0.4", "nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6"]},
     entry_points={"console_scripts": ["lucidsonicdreams=lucidsonicdreams.cli:main"]},

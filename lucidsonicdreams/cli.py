@@ -19,7 +19,7 @@ from .errors import LucidSonicDreamsError
 from .style import DEFAULT_STYLE, show_styles
 
 # OSError covers a missing file, a folder that can't be written and a full disk: all for the user to act on.
-USER_ERRORS = (ValueError, TypeError, OSError, LucidSonicDreamsError)
+USER_ERRORS = (ValueError, TypeError, OSError, MemoryError, LucidSonicDreamsError)
 
 _HELP = {
     "output_audio": "audio muxed into the video (default: the song's rendered part)",
@@ -51,6 +51,8 @@ _HELP = {
     "flash_percussive": "drive the flash effect from the percussive part (turns the effect on)",
     "seed": "random seed: the same seed and options give the same video",
     "truncation_psi": "StyleGAN styles: pull towards the average latent (1 = off)",
+    "beat_react": "strength of the beat-locked hits: every onset pushes the image, which springs back (0 = off)",
+    "sections": "change the picture's character at the song's section boundaries",
 }
 # hallucinate parameters that have no command-line form (Python objects)
 _NOT_ON_CLI = {"file_name", "custom_effects"}
@@ -127,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
         component = stem.split("_")[0]
         render.add_argument("--" + stem.replace("_", "-"), dest=stem, metavar="FILE",
                             help=f"stem that drives the {component} instead of the song")
+    render.add_argument("--plot-signals", dest="plot_signals", metavar="FILE",
+                        help="also draw the signals that drove the render into this PNG")
     _add_render_options(render, {})
 
     commands.add_parser("styles", help="list the available styles", description="List the available styles.")
@@ -158,8 +162,15 @@ def _render(args: argparse.Namespace) -> int:
     file_name = args.file_name or _default_output(Path(args.song))
     stems = {stem: getattr(args, stem) for stem in _STEMS}
     dream = LucidSonicDream(args.song, style=args.style, device=args.device, **stems)
+    plot = args.plot_signals
+    if plot is not None:
+        folder = Path(plot).expanduser().parent
+        if not folder.is_dir():
+            raise FileNotFoundError(f"--plot-signals: the folder {str(folder)!r} does not exist; create it first")
     path = dream.hallucinate(file_name, **_render_kwargs(args))
     print(f"wrote {path} (seed {dream.seed})")
+    if plot is not None:
+        print(f"wrote {dream.plot_signals(plot)}")
     return 0
 
 

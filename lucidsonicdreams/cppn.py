@@ -70,6 +70,8 @@ class CPPNStyle:
         self._c_colour = normal(NUM_CLASSES, 3, std=1.0 / math.sqrt(NUM_CLASSES))
         self._hidden = hidden
         self._layers = layers
+        # Memory per output pixel: the cached first layer (float32) and the uint8 output.
+        self.bytes_per_pixel = 4 * hidden + 3
         self._first_layer: dict[tuple[int, int], torch.Tensor] = {}
 
     def _coordinates(self, width: int, height: int) -> torch.Tensor:

@@ -19,6 +19,7 @@ from .cppn import CPPNStyle
 from .device import resolve_device
 from .effects import EffectsGenerator, contrast_effect, flash_effect
 from .frames import fit_frame
+from .plot import plot_signals
 from .signals import Routing, Signals, route_signals
 from .style import DEFAULT_STYLE, Style, StyleGANStyle, check_style, is_builtin, load_style
 from .video import AudioTrack, VideoWriter
@@ -80,7 +81,8 @@ class LucidSonicDream:
         self.seed: int | None = None
         self._analysis = AnalysisCache()
         self.signals: Signals | None = None  # what drove the latest render, for plot_signals()
-        self._vectors: tuple[np.ndarray, np.ndarray] | None = None
+        self._drives: dict[str, np.ndarray] = {}
+        self._class_vecs: np.ndarray | None = None
         self._loaded_style: tuple[int, Style] | None = None
         if not callable(style) and not is_builtin(style):
             # A model file (or a catalog style, downloaded first) is loaded now, so a bad one is reported before
@@ -194,6 +196,10 @@ class LucidSonicDream:
         classes = validation.class_list(classes, num_classes)
         if isinstance(style, CPPNStyle):
             style.render_size = size or (512, 512)
+        if size is not None:
+            # Frames waiting for the encoder, plus what the style keeps per pixel (the built-in one caches a layer).
+            per_pixel = 3 * batch_size * (_QUEUED_BATCHES + 2) + getattr(style, "bytes_per_pixel", 0)
+            validation.memory_fits(f"resolution {size[0]}x{size[1]}", size[0] * size[1] * per_pixel)
         if isinstance(style, StyleGANStyle):
             style.truncation_psi = truncation_psi
 
@@ -218,9 +224,11 @@ class LucidSonicDream:
                                             truncation)
         else:
             noise = latents.base_latents(base_rng, n_frames, dim, fps, speed_fpm, truncation)
-        noise = noise + latents.pulse(signals.pulse, pulse_react)[:, None]
+        pulse = latents.pulse(signals.pulse, pulse_react)
+        beat = beat_react * latents.hit_envelope(signals.hits, fps)
+        noise = noise + pulse[:, None]
         if beat_react:
-            noise = noise + latents.beat_offsets(latents.hit_envelope(signals.hits, fps), signals.beat_frames,
+            noise = noise + latents.beat_offsets(beat / beat_react, signals.beat_frames,
                                                  latents.draw_beat_directions(beat_rng, dim), beat_react)
         noise = latents.add_motion(noise, signals.motion,
                                    latents.draw_motion(motion_rng, n_frames, dim, fps, motion_randomness),
@@ -237,13 +245,27 @@ class LucidSonicDream:
             dominant_first=dominant_classes_first,
         )
         self.classes = classes
-        self._vectors = (noise, class_vecs)
+        self._drives = {"pulse": pulse, "motion": motion_react * signals.motion, "beat": beat}
+        self._class_vecs = class_vecs
 
         frame_effects = [_Effect(fx, amplitude) for fx, amplitude in zip(effects, signals.effects)]
         audio = AudioTrack(output_audio or self.song, start, length)
         self._render(style, noise.astype(np.float32), class_vecs.astype(np.float32), frame_effects, size, fps,
                      batch_size, target, audio, save_frames)
         return str(target)
+
+    def plot_signals(self, path: str | Path) -> str:
+        """Draw the signals that drove the latest render into one PNG and return its path.
+
+        Shows the waveform; the pulse, motion and beat signals as used; beat marks and section boundaries; and
+        the class weights as a heat map. Only available after :meth:`hallucinate`.
+        """
+        if self.signals is None or self._class_vecs is None:
+            raise RuntimeError("plot_signals() shows what drove a render: call hallucinate() first")
+        if not isinstance(path, (str, Path)) or not str(path).strip():
+            raise TypeError(f"plot_signals: path must be a file path such as 'signals.png', got {path!r}")
+        return str(plot_signals(self.signals, self._drives, self._class_vecs, self.classes, path,
+                                title=Path(self.song).name))
 
     def _effects(self, custom_effects, contrast_strength, contrast_percussive, flash_strength,
                  flash_percussive) -> list[EffectsGenerator]:

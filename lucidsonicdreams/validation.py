@@ -92,19 +92,43 @@ def not_an_input(path: Path, inputs: Iterable[Path | None]) -> None:
             raise ValueError(f"file_name {str(path)!r} is one of the input audio files; choose another name")
 
 
+# H.264's largest level (6.2) holds 139264 macroblocks of 16x16 pixels per frame (8192x4320); libx264 and
+# players refuse anything wider or taller than 8192 pixels.
+MAX_SIDE = 8192
+MAX_PIXELS = 139264 * 256
+
+
 def resolution(value: object) -> tuple[int, int] | None:
-    """``None``, a square side, or a ``(width, height)`` pair, as ``(width, height)``."""
+    """``None``, a square side, or a ``(width, height)`` pair, as ``(width, height)``; at most what H.264 can
+    carry (``MAX_SIDE`` a side, ``MAX_PIXELS`` in all)."""
     value = _as_list(value)
     if value is None:
         return None
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
-        width = number("resolution width", value[0], low=2, integer=True)
-        height = number("resolution height", value[1], low=2, integer=True)
-        return width, height
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        side = number("resolution", value, low=2, integer=True)
-        return side, side
-    raise TypeError(f"resolution must be None, an integer, or a (width, height) pair, got {value!r}")
+        size = (number("resolution width", value[0], low=2, high=MAX_SIDE, integer=True),
+                number("resolution height", value[1], low=2, high=MAX_SIDE, integer=True))
+    elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        side = number("resolution", value, low=2, high=MAX_SIDE, integer=True)
+        size = (side, side)
+    else:
+        raise TypeError(f"resolution must be None, an integer, or a (width, height) pair, got {value!r}")
+    if size[0] * size[1] > MAX_PIXELS:
+        raise ValueError(f"resolution {size[0]}x{size[1]} is more than H.264 can encode ({MAX_PIXELS} pixels, "
+                         "e.g. 8192x4320); choose a smaller one")
+    return size
+
+
+def memory_fits(name: str, needed_bytes: float) -> None:
+    """Refuse work that needs more memory than the machine has available (Linux; elsewhere nothing is checked)."""
+    try:
+        with open("/proc/meminfo") as f:
+            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f if ":" in line}
+    except OSError:
+        return
+    available = info.get("MemAvailable")
+    if available is not None and needed_bytes > available:
+        raise MemoryError(f"{name} needs about {needed_bytes / 2**30:.1f} GiB of memory but "
+                          f"{available / 2**30:.1f} GiB is available; choose a smaller resolution or batch_size")
 
 
 def shuffle_seconds(value: object) -> float | list[float] | None:
