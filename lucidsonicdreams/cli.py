@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, validation
 from .dream import LucidSonicDream
 from .errors import LucidSonicDreamsError
 from .style import DEFAULT_STYLE, show_styles
@@ -164,9 +164,7 @@ def _render(args: argparse.Namespace) -> int:
     dream = LucidSonicDream(args.song, style=args.style, device=args.device, **stems)
     plot = args.plot_signals
     if plot is not None:
-        folder = Path(plot).expanduser().parent
-        if not folder.is_dir():
-            raise FileNotFoundError(f"--plot-signals: the folder {str(folder)!r} does not exist; create it first")
+        validation.existing_folder("--plot-signals", Path(plot).expanduser())  # before the render, not after
     path = dream.hallucinate(file_name, **_render_kwargs(args))
     print(f"wrote {path} (seed {dream.seed})")
     if plot is not None:

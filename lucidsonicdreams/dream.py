@@ -225,10 +225,10 @@ class LucidSonicDream:
         else:
             noise = latents.base_latents(base_rng, n_frames, dim, fps, speed_fpm, truncation)
         pulse = latents.pulse(signals.pulse, pulse_react)
-        beat = beat_react * latents.hit_envelope(signals.hits, fps)
+        hits = latents.hit_envelope(signals.hits, fps)
         noise = noise + pulse[:, None]
         if beat_react:
-            noise = noise + latents.beat_offsets(beat / beat_react, signals.beat_frames,
+            noise = noise + latents.beat_offsets(hits, signals.beat_frames,
                                                  latents.draw_beat_directions(beat_rng, dim), beat_react)
         noise = latents.add_motion(noise, signals.motion,
                                    latents.draw_motion(motion_rng, n_frames, dim, fps, motion_randomness),
@@ -245,7 +245,7 @@ class LucidSonicDream:
             dominant_first=dominant_classes_first,
         )
         self.classes = classes
-        self._drives = {"pulse": pulse, "motion": motion_react * signals.motion, "beat": beat}
+        self._drives = {"pulse": pulse, "motion": motion_react * signals.motion, "beat": beat_react * hits}
         self._class_vecs = class_vecs
 
         frame_effects = [_Effect(fx, amplitude) for fx, amplitude in zip(effects, signals.effects)]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import validation
 from .analysis import ANALYSIS_SR
 from .signals import Signals
 
@@ -30,8 +31,7 @@ def plot_signals(
     path = Path(path).expanduser()
     if path.suffix.lower() != ".png":
         path = path.with_name(path.name + ".png")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"plot_signals: the folder {str(path.parent)!r} does not exist; create it first")
+    validation.existing_folder("plot_signals", path)
     n = signals.n_frames
     times = signals.start + np.arange(n) / signals.fps
     shown = sorted(set(classes or [])) if class_vecs.shape[1] > 12 else list(range(class_vecs.shape[1]))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import GRID_SECONDS, AnalysisCache, Part, TrackAnalysis, peak_at_frames, sample_at_frames
+from .analysis import GRID_SECONDS, AnalysisCache, Part, TrackAnalysis, peak_at_frames
 from .structure import Beats, section_boundaries, track_beats
 
 # Onset strength is scaled so that this quantile of the frames with any onset reads 1: the strong hits of a
@@ -86,8 +86,9 @@ def route_signals(
     n_mels: int,
     structure: bool,
 ) -> Signals:
-    """Sample every driver of a render at the frame times. ``structure`` also finds beats and sections of the
-    song (needed by ``beat_react`` and ``sections``)."""
+    """Sample every driver of a render at the frame times. ``structure`` also finds the hits of the pulse's audio
+    and the beats and sections of the song (needed by ``beat_react`` and ``sections``); without it they are
+    empty and no extra analysis runs."""
 
     def track(path: Path | None) -> TrackAnalysis:
         return cache.track(path or song, start, length)
@@ -96,11 +97,12 @@ def route_signals(
         path, part = source
         return track(path).amplitude(part, fps, n_frames, n_mels)
 
-    # Hits are the onsets of the pulse's audio as a whole: the attacks of every instrument, drums included.
-    hits = hit_strength(peak_at_frames(track(routing.pulse[0]).grid("onset", n_mels), fps, n_frames))
     song_track = track(None)
+    hits = np.zeros(n_frames)
     beats, sections = Beats(0.0, np.zeros(0, dtype=int)), np.zeros(0, dtype=int)
     if structure:
+        # Hits are the onsets of the pulse's audio as a whole: the attacks of every instrument, drums included.
+        hits = hit_strength(peak_at_frames(track(routing.pulse[0]).grid("onset", n_mels), fps, n_frames))
         beats = track_beats(song_track.grid("onset", n_mels))
         sections = section_boundaries(song_track.chroma_grid(), song_track.grid("timbre", n_mels), beats)
     return Signals(
@@ -117,7 +119,3 @@ def route_signals(
         song=song_track,
     )
 
-
-def loudness_at_frames(track: TrackAnalysis, fps: float, n_frames: int) -> np.ndarray:
-    """Loudness (dB) at the frame times, for plots."""
-    return sample_at_frames(track.grid("loudness"), fps, n_frames)

@@ -72,8 +72,7 @@ def video_path(file_name: object) -> Path:
         path = path.with_name(path.name + ".mp4")
     if path.is_dir():
         raise ValueError(f"file_name {str(file_name)!r} is a directory; give a file name such as 'song.mp4'")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"file_name: the folder {str(path.parent)!r} does not exist; create it first")
+    existing_folder("file_name", path)
     try:
         fd, probe = tempfile.mkstemp(prefix=".lucidsonicdreams-write-test.", dir=path.parent)
     except OSError as exc:
@@ -83,6 +82,12 @@ def video_path(file_name: object) -> Path:
     os.close(fd)
     os.unlink(probe)
     return path
+
+
+def existing_folder(name: str, path: Path) -> None:
+    """The folder that ``path`` (named ``name`` in messages) will be written into must exist."""
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{name}: the folder {str(path.parent)!r} does not exist; create it first")
 
 
 def not_an_input(path: Path, inputs: Iterable[Path | None]) -> None:
