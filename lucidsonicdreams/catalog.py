@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields
 from importlib.resources import files
 from pathlib import Path
 
+from . import validation
+
 CATALOG_ENV = "LUCIDSONICDREAMS_CATALOG"
 BUILTIN_STYLES = frozenset({"cppn"})  # styles the package implements itself; they need no file
 FORMATS = ("builtin", "tensorflow", "pytorch", "stylegan3", "stylegan1")
@@ -143,14 +145,14 @@ def _entry(raw: object) -> Style:
         name=name.strip(),
         url=url,
         format=fmt,
-        resolution=_optional_int(raw, "resolution", 1),
-        conditional=_optional_int(raw, "conditional", 0) or 0,
+        resolution=validation.optional_number("'resolution'", raw.get("resolution"), low=1, integer=True),
+        conditional=validation.optional_number("'conditional'", raw.get("conditional"), low=0, integer=True) or 0,
         license=_optional(raw, "license", str),
         author=_optional(raw, "author", str),
         source=_optional(raw, "source", str),
         description=_optional(raw, "description", str),
         sha256=sha256.lower() if sha256 else None,
-        size=_optional_int(raw, "size", 1),
+        size=validation.optional_number("'size'", raw.get("size"), low=1, integer=True),
         supported=supported,
         unsupported_reason=None if supported else reason,
     )
@@ -163,10 +165,3 @@ def _optional(raw: dict, key: str, kind: type):
     return value
 
 
-def _optional_int(raw: dict, key: str, minimum: int) -> int | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{key!r} must be an integer >= {minimum} or null, got {value!r}")
-    return value

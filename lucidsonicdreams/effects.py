@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageEnhance
+
+from . import validation
 
 EffectFunc = Callable[..., np.ndarray]
 
@@ -46,19 +47,10 @@ class EffectsGenerator:
     def __init__(
         self, func: EffectFunc, audio: str | Path | None = None, strength: float = 0.5, percussive: bool = True
     ) -> None:
-        if not callable(func):
-            raise TypeError(f"EffectsGenerator: func must be callable, got {type(func).__name__}")
-        _require_parameters(func, ("array", "strength", "amplitude"), "EffectsGenerator: func")
-        if isinstance(strength, bool) or not isinstance(strength, (int, float)):
-            raise TypeError(f"EffectsGenerator: strength must be a number, got {strength!r}")
-        if not isinstance(percussive, bool):
-            raise TypeError(f"EffectsGenerator: percussive must be True or False, got {percussive!r}")
-        if audio is not None and not Path(audio).is_file():
-            raise FileNotFoundError(f"EffectsGenerator: audio file {str(audio)!r} does not exist")
-        self.func = func
-        self.audio = audio
-        self.strength = float(strength)
-        self.percussive = percussive
+        self.func = validation.function("EffectsGenerator func", func, ("array", "strength", "amplitude"))
+        self.audio = validation.audio_file("EffectsGenerator audio", audio, optional=True)
+        self.strength = validation.number("EffectsGenerator strength", strength)
+        self.percussive = validation.flag("EffectsGenerator percussive", percussive)
 
     def apply(self, array: np.ndarray, amplitude: float) -> np.ndarray:
         """Run the effect on one frame and check what it returns."""
@@ -80,18 +72,3 @@ class EffectsGenerator:
 def _name(func: Callable) -> str:
     return getattr(func, "__name__", type(func).__name__)
 
-
-def _require_parameters(func: Callable, names: tuple[str, ...], what: str) -> None:
-    """Raise TypeError unless ``func`` can be called with these keyword arguments."""
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return  # builtins without a signature: trust the caller
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    missing = [n for n in names if n not in params]
-    if missing:
-        raise TypeError(
-            f"{what} must accept the keyword arguments {', '.join(names)}; "
-            f"{_name(func)} lacks {', '.join(missing)}"
-        )

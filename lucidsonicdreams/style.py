@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -10,6 +9,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from . import validation
 from .catalog import BUILTIN_STYLES, find_style, load_catalog, normalize
 from .cppn import CPPNStyle
 from .errors import ModelFileError
@@ -55,18 +55,14 @@ def show_styles() -> list[str]:
 def check_style(style: object, input_shape: int | None, num_possible_classes: int | None) -> None:
     """Validate the ``style`` argument (and the two that go with a function) without loading anything."""
     if callable(style):
-        params = inspect.signature(style).parameters if _has_signature(style) else {}
-        takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-        missing = [n for n in ("noise_batch", "class_batch") if params and not takes_kwargs and n not in params]
-        if missing:
-            raise TypeError(f"style function must accept noise_batch and class_batch; it lacks {', '.join(missing)}")
+        validation.function("style function", style, ("noise_batch", "class_batch"))
         if input_shape is None or num_possible_classes is None:
             raise TypeError(
                 "style is a function, so input_shape (the noise vector length) and num_possible_classes "
                 "(0 for an unconditional model) must be given too"
             )
-        _check_int("input_shape", input_shape, 1)
-        _check_int("num_possible_classes", num_possible_classes, 0)
+        validation.number("input_shape", input_shape, low=1, integer=True)
+        validation.number("num_possible_classes", num_possible_classes, low=0, integer=True)
         return
     if not isinstance(style, (str, Path)):
         raise TypeError(f"style must be a style name, a model file path or a function, got {type(style).__name__}")
@@ -158,17 +154,3 @@ class FunctionStyle:
             raise TypeError(f"style function returned {len(images)} images for a batch of {len(noise_batch)}")
         return images
 
-
-def _has_signature(func: Callable) -> bool:
-    try:
-        inspect.signature(func)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,26 @@ def number(
 
 def optional_number(name: str, value: object, **bounds) -> float | None:
     return None if value is None else number(name, value, **bounds)
+
+
+def function(name: str, value: object, parameters: tuple[str, ...]) -> Callable:
+    """A callable that accepts ``parameters`` as keyword arguments.
+
+    One without a readable signature (some builtins and extension functions) is trusted.
+    """
+    if not callable(value):
+        raise TypeError(f"{name} must be a function (any callable), got {type(value).__name__}")
+    try:
+        params = inspect.signature(value).parameters
+    except (TypeError, ValueError):
+        return value
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return value
+    missing = [p for p in parameters if p not in params]
+    if missing:
+        raise TypeError(f"{name} must accept the keyword arguments {', '.join(parameters)}; "
+                        f"{getattr(value, '__name__', type(value).__name__)} lacks {', '.join(missing)}")
+    return value
 
 
 def flag(name: str, value: object, *, optional: bool = False) -> bool | None:

@@ -76,7 +76,7 @@ def test_a_missing_override_file_is_named(tmp_path, monkeypatch):
     ({"styles": [{"name": "a", "url": "ftp://x/y.pkl"}]}, "'url' must be an http(s) URL"),
     ({"styles": [{"name": "a", "url": URL, "format": "onnx"}]}, "'format' must be one of"),
     ({"styles": [{"name": "a", "url": URL, "sha256": "abc"}]}, "'sha256' must be 64 hex digits"),
-    ({"styles": [{"name": "a", "url": URL, "size": -1}]}, "'size' must be an integer >= 1"),
+    ({"styles": [{"name": "a", "url": URL, "size": -1}]}, "'size' must be in [1, inf]"),
     ({"styles": [{"name": "a", "url": URL, "resolution": "1024"}]}, "'resolution' must be an integer"),
     ({"styles": [{"name": "a", "url": URL, "conditional": True}]}, "'conditional' must be an integer"),
     ({"styles": [{"name": "a", "url": URL, "supported": "yes"}]}, "'supported' must be true or false"),
