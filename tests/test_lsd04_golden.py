@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from golden_song import write_golden_song
 
-from lucidsonicdreams import latents
+from lucidsonicdreams import LucidSonicDream, latents
 from lucidsonicdreams.analysis import TrackAnalysis
 
 GOLDEN = np.load(Path(__file__).with_name("data") / "lsd04_golden.npz")
@@ -91,3 +91,42 @@ def test_chroma_agrees_with_04s_where_there_is_sound(golden_track):
     sounding = np.arange(len(theirs)) / REAL_FPS > 0.4
     assert np.corrcoef(ours[sounding].ravel(), theirs[sounding].ravel())[0, 1] > 0.97
     assert np.all(ours[np.arange(len(theirs)) / REAL_FPS < 0.25] == 0)  # 0.4 reads digital silence as chroma
+
+
+def _noise_through_the_api(song: Path, tmp_path: Path, dim: int, **settings) -> np.ndarray:
+    """The noise vectors ``hallucinate`` gives a function style, at 0.4's real frame rate, base drift off."""
+    seen = []
+
+    def recorder(noise_batch, class_batch):
+        seen.append(np.array(noise_batch, dtype=np.float64))
+        return np.zeros((len(noise_batch), 8, 8, 3), dtype=np.uint8)
+
+    dream = LucidSonicDream(song, style=recorder, input_shape=dim, num_possible_classes=12)
+    dream.hallucinate(tmp_path / f"v{dim}.mp4", fps=REAL_FPS, batch_size=64, speed_fpm=0, seed=1, **settings)
+    return np.concatenate(seen)
+
+
+@pytest.mark.parametrize("run, dim", [("a", 16), ("m512", 512)])
+def test_the_public_api_follows_04s_pulse_and_motion_speed_at_any_noise_length(tmp_path, run, dim):
+    """What the issue measured through the public API: with the motion off every dimension is the base plus the
+    pulse; with the pulse off the step length is the motion speed. Both against 0.4's own amplitudes."""
+    song = write_golden_song(tmp_path / "golden.wav")
+    theirs_amplitude = GOLDEN[f"{run}_spec_norm_pulse"].astype(np.float64)
+    n = len(theirs_amplitude)
+    pulse = _noise_through_the_api(song, tmp_path, dim, motion_react=0).mean(axis=1)[:n]
+    # The issue asks r >= 0.99 on real songs; on this song ours is exact (r = 1 - 1e-9), while 128 mel bands
+    # instead of the noise length (the old fault) gives 0.997 at 16 dims and 0.999 at 512.
+    assert np.corrcoef(pulse, latents.pulse(theirs_amplitude, 0.5)[: len(pulse)])[0, 1] >= 0.99999
+
+    # 0.4's motion speed: its step lengths with its amplitudes, from a start and draws like 0.4's (random ones, so
+    # the dimensions turn back at different frames, as they do in both renders).
+    motion_amplitude = GOLDEN[f"{run}_spec_norm_motion"].astype(np.float64)
+    rng = np.random.default_rng(0)
+    start = np.broadcast_to(np.clip(rng.standard_normal(dim), -2, 2), (n, dim))
+    draws = latents.draw_motion(rng, n, dim, LSD04_FPS, 0.5)
+    theirs_speed = np.linalg.norm(np.diff(latents.add_motion(start, motion_amplitude, draws, fps=LSD04_FPS,
+                                                             react=0.5, truncation=1), axis=0), axis=1)
+    ours = _noise_through_the_api(song, tmp_path, dim, pulse_react=0)[:n]
+    ours_speed = np.linalg.norm(np.diff(ours, axis=0), axis=1)
+    m = min(len(ours_speed), len(theirs_speed))
+    assert np.corrcoef(ours_speed[:m], theirs_speed[:m])[0, 1] >= 0.99
