@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import time
+import weakref
 
 import numpy as np
 import pytest
 from conftest import A_MINOR, KICKS, SONG_SECONDS, SR, STEM_KICKS, Recorder, chord_track, probe, write
 
 from lucidsonicdreams import EffectsGenerator, LucidSonicDream, ModelFileError
+from lucidsonicdreams import dream as dream_module
+from lucidsonicdreams.style import load_style
 
 
 def recorded_dream(song, recorder, **kwargs):
@@ -345,8 +349,18 @@ def test_array_arguments_are_accepted(song, tmp_path, recorder):
     assert len(recorder.noise) == 10
 
 
-def test_only_the_latest_style_is_kept(song, tmp_path):
+def test_only_the_latest_style_is_kept(song, tmp_path, monkeypatch):
+    """Renders with new seeds build new built-in networks; the old ones are let go, so memory stays flat."""
+    built = []
+
+    def load_and_track(*args, **kwargs):
+        style = load_style(*args, **kwargs)
+        built.append(weakref.ref(style))
+        return style
+
+    monkeypatch.setattr(dream_module, "load_style", load_and_track)
     dream = LucidSonicDream(song)
-    for seed in (1, 2):
+    for seed in (1, 2, 3):
         dream.hallucinate(tmp_path / "a.mp4", fps=5, resolution=16, duration=0.4, seed=seed)
-    assert dream._loaded_style[0] != 0 and len(vars(dream)) == len(vars(LucidSonicDream(song))) + 1
+    gc.collect()
+    assert len(built) == 3 and sum(ref() is not None for ref in built) == 1
