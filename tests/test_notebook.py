@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 from conftest import probe
+from PIL import Image as PILImage
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "colab" / "lucidsonicdreams.ipynb"
-# The notebook's unattended settings: 12 fps at 128 px; a 3 s preview, a 4 s "full" render, 2 s examples.
-EXPECTED_FRAMES = {"preview.mp4": 36, "full.mp4": 48, "effect.mp4": 24, "stems.mp4": 24}
+# The notebook's unattended settings: 12 fps at 128 px; a 3 s preview (and beat example), a 4 s "full" render,
+# 2 s examples.
+EXPECTED_FRAMES = {"preview.mp4": 36, "full.mp4": 48, "effect.mp4": 24, "stems.mp4": 24, "beat.mp4": 36}
 
 
 @pytest.fixture
@@ -76,7 +78,14 @@ def test_notebook_runs_unattended_on_a_cpu(work, kernel_for_this_python):
     assert "cppn" in text.split("Style:")[0]  # show_styles() listed the built-in style
     videos = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
               if "data:video/mp4;base64" in output.get("data", {}).get("text/html", "")]
-    assert len(videos) == 3  # preview, effect and stems shown inline
+    assert len(videos) == 4  # preview, effect, stems and beat shown inline
+    # The demo loop is 120 bpm; the signal plot is written and shown.
+    assert re.search(r"tempo 1[12]\d bpm, \d+ beats, 1 section\(s\)", text)
+    with PILImage.open(work / "signals.png") as plot:
+        assert plot.width >= 800
+    images = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
+              if "image/png" in output.get("data", {})]
+    assert len(images) == 1
 
 
 def test_a_style_that_fails_to_load_falls_back_to_cppn(work, kernel_for_this_python):
