@@ -25,18 +25,18 @@ from lucidsonicdreams import LucidSonicDream
 from lucidsonicdreams.audio import ffmpeg_exe
 from lucidsonicdreams.cppn import CPPNStyle
 from lucidsonicdreams.demo import write_demo_song
+from lucidsonicdreams.style import RenderOptions
 from lucidsonicdreams.video import VideoWriter
 
 
 def style_only(resolution: int, batch_size: int, seconds: float = 5.0) -> float:
-    style = CPPNStyle(seed=0)
-    style.render_size = (resolution, resolution)
+    style, options = CPPNStyle(seed=0), RenderOptions(size=(resolution, resolution))
     rng = np.random.default_rng(0)
     noise, classes = rng.standard_normal((batch_size, 128)), rng.random((batch_size, 12))
-    style(noise, classes)
+    style(noise, classes, options)
     frames, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        style(noise, classes)
+        style(noise, classes, options)
         frames += batch_size
     return frames / (time.perf_counter() - start)
 
@@ -105,10 +105,10 @@ def main() -> None:
         print(f"  end to end ({args.seconds:g} s song, {n} frames at {args.fps} fps): {n / wall:6.1f} frames/s "
               f"({wall:.1f} s, {args.seconds / wall:.2f}x real time)")
 
-        style = CPPNStyle(seed=0)
-        style.render_size = (args.resolution, args.resolution)
+        style, options = CPPNStyle(seed=0), RenderOptions(size=(args.resolution, args.resolution))
         rng = np.random.default_rng(0)
-        frames = [f for _ in range(n // 4 // 4) for f in style(rng.standard_normal((4, 128)), rng.random((4, 12)))]
+        frames = [f for _ in range(n // 4 // 4)
+                  for f in style(rng.standard_normal((4, 128)), rng.random((4, 12)), options)]
         streamed, png = stream_vs_png(frames, args.fps, tmp)
         print(f"  encode {len(frames)} frames: pipe to ffmpeg {streamed:.2f} s, PNG folder + ffmpeg {png:.2f} s "
               f"-> streaming is {png / streamed:.1f}x faster")

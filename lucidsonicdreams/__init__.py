@@ -7,7 +7,7 @@ from .dream import LucidSonicDream
 from .effects import EffectsGenerator, contrast_effect, flash_effect
 from .errors import AudioDecodeError, DownloadError, EncoderError, LucidSonicDreamsError, ModelFileError
 from .models.loader import load_network
-from .style import show_styles
+from .style import RenderOptions, Style, show_styles
 
 __version__ = "1.0.0.dev0"
 
@@ -19,6 +19,8 @@ __all__ = [
     "LucidSonicDream",
     "LucidSonicDreamsError",
     "ModelFileError",
+    "RenderOptions",
+    "Style",
     "contrast_effect",
     "download_style",
     "flash_effect",

@@ -23,7 +23,7 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True)
-class Style:
+class CatalogEntry:
     """One catalog entry.
 
     ``url`` is ``None`` for a built-in style; ``format`` is ``None`` when the catalog does not say (the loader tells
@@ -47,22 +47,22 @@ class Style:
 
     @property
     def key(self) -> str:
-        return normalize(self.name)
+        return style_key(self.name)
 
     @property
     def builtin(self) -> bool:
         return self.format == "builtin"
 
 
-_FIELDS = {f.name for f in fields(Style)}
+_FIELDS = {f.name for f in fields(CatalogEntry)}
 
 
-def normalize(name: str) -> str:
+def style_key(name: str) -> str:
     """The lookup key of a style name: case and surrounding spaces do not matter."""
     return name.strip().lower()
 
 
-def load_catalog() -> dict[str, Style]:
+def load_catalog() -> dict[str, CatalogEntry]:
     """The shipped catalog, then the entries of ``$LUCIDSONICDREAMS_CATALOG``, keyed by lowercased name.
 
     Raises ``ValueError`` naming the file and the entry when a catalog file is malformed, and ``FileNotFoundError``
@@ -79,19 +79,19 @@ def load_catalog() -> dict[str, Style]:
     return catalog
 
 
-def find_style(name: str) -> Style | None:
+def find_style(name: str) -> CatalogEntry | None:
     """The catalog entry called ``name`` (any case), or ``None``."""
-    return load_catalog().get(normalize(name))
+    return load_catalog().get(style_key(name))
 
 
-def _parse(text: str, origin: str) -> dict[str, Style]:
+def _parse(text: str, origin: str) -> dict[str, CatalogEntry]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{origin}: not valid JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("styles"), list):
         raise ValueError(f'{origin}: expected a JSON object {{"styles": [...]}}')
-    entries: dict[str, Style] = {}
+    entries: dict[str, CatalogEntry] = {}
     for index, raw in enumerate(data["styles"]):
         label = f"{origin}: entry {index}"
         if isinstance(raw, dict) and isinstance(raw.get("name"), str):
@@ -106,7 +106,7 @@ def _parse(text: str, origin: str) -> dict[str, Style]:
     return entries
 
 
-def _entry(raw: object) -> Style:
+def _entry(raw: object) -> CatalogEntry:
     """Validate one JSON entry and fill in the defaults."""
     if not isinstance(raw, dict):
         raise TypeError(f"an entry must be a JSON object, got {type(raw).__name__}")
@@ -120,11 +120,11 @@ def _entry(raw: object) -> Style:
     if url is not None and not url.startswith(("http://", "https://")):
         raise ValueError(f"'url' must be an http(s) URL, got {url!r}")
     fmt = _optional(raw, "format", str)
-    if fmt is None and url is None and normalize(name) in BUILTIN_STYLES:
+    if fmt is None and url is None and style_key(name) in BUILTIN_STYLES:
         fmt = "builtin"
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"'format' must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    if (fmt == "builtin") != (normalize(name) in BUILTIN_STYLES):
+    if (fmt == "builtin") != (style_key(name) in BUILTIN_STYLES):
         raise ValueError(f"only the built-in styles ({', '.join(sorted(BUILTIN_STYLES))}) have format 'builtin'")
     if fmt == "builtin" and url is not None:
         raise ValueError("a built-in style has no 'url'")
@@ -141,7 +141,7 @@ def _entry(raw: object) -> Style:
     reason = _optional(raw, "unsupported_reason", str)
     if not supported and not reason:
         reason = "StyleGAN1 models cannot be loaded" if fmt == "stylegan1" else "marked unsupported in the catalog"
-    return Style(
+    return CatalogEntry(
         name=name.strip(),
         url=url,
         format=fmt,

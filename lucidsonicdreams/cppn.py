@@ -12,6 +12,8 @@ import math
 import numpy as np
 import torch
 
+from .style import RenderOptions, Style
+
 Z_DIM = 128
 NUM_CLASSES = 12
 DEFAULT_SIZE = 512
@@ -21,7 +23,7 @@ DEFAULT_SIZE = 512
 _TILE_PIXELS = 8192
 
 
-class CPPNStyle:
+class CPPNStyle(Style):
     """A seeded CPPN that turns batches of (noise, class) vectors into images.
 
     Parameters
@@ -52,7 +54,6 @@ class CPPNStyle:
         fourier_features: int = 12,
     ) -> None:
         self.device = torch.device(device)
-        self.render_size: tuple[int, int] = (DEFAULT_SIZE, DEFAULT_SIZE)
         gen = torch.Generator().manual_seed(int(seed) % 2**63)
 
         def normal(*shape: int, std: float) -> torch.Tensor:
@@ -70,9 +71,11 @@ class CPPNStyle:
         self._c_colour = normal(NUM_CLASSES, 3, std=1.0 / math.sqrt(NUM_CLASSES))
         self._hidden = hidden
         self._layers = layers
-        # Memory per output pixel: the cached first layer (float32) and the uint8 output.
-        self.bytes_per_pixel = 4 * hidden + 3
         self._first_layer: dict[tuple[int, int], torch.Tensor] = {}
+
+    def bytes_per_pixel(self, options: RenderOptions) -> int:
+        """The cached first layer (float32) and the uint8 output."""
+        return 4 * self._hidden + 3
 
     def _coordinates(self, width: int, height: int) -> torch.Tensor:
         """First-layer pre-activations of every pixel, shape (height * width, hidden), cached per size."""
@@ -90,7 +93,7 @@ class CPPNStyle:
         return self._first_layer[key]
 
     @torch.inference_mode()
-    def __call__(self, noise_batch: np.ndarray, class_batch: np.ndarray) -> np.ndarray:
+    def __call__(self, noise_batch: np.ndarray, class_batch: np.ndarray, options: RenderOptions) -> np.ndarray:
         """Render a batch.
 
         Parameters
@@ -101,11 +104,11 @@ class CPPNStyle:
         Returns
         -------
         np.ndarray [shape=(batch, height, width, 3), dtype=uint8]
-            ``height, width`` are given by ``render_size = (width, height)``.
+            ``options.size = (width, height)``, or ``DEFAULT_SIZE`` square.
         """
         z = torch.as_tensor(np.asarray(noise_batch, dtype=np.float32), device=self.device)
         c = torch.as_tensor(np.asarray(class_batch, dtype=np.float32), device=self.device)
-        width, height = self.render_size
+        width, height = options.size or (DEFAULT_SIZE, DEFAULT_SIZE)
         first = self._coordinates(width, height)
         biases = (z @ self._z_bias + c @ self._c_bias).view(len(z), self._layers, self._hidden)
         gains = 1.0 + torch.tanh(z @ self._z_gain)

@@ -19,7 +19,7 @@ import requests
 from tqdm.auto import tqdm
 
 from .cache import cache_dir
-from .catalog import BUILTIN_STYLES, Style, find_style, normalize
+from .catalog import BUILTIN_STYLES, CatalogEntry, find_style, style_key
 from .errors import DownloadError, ModelFileError
 
 ATTEMPTS = 4  # attempts in a row that receive nothing before a download gives up
@@ -82,7 +82,7 @@ def download_style(name: str) -> Path:
     return target
 
 
-def style_file(style: Style) -> Path:
+def style_file(style: CatalogEntry) -> Path:
     """Where the cache keeps ``style``'s file: ``<cache>/styles/<name>-<hash of the URL>.pkl``.
 
     The URL is part of the name so that an override catalog that points a name at another file never gets the
@@ -93,10 +93,10 @@ def style_file(style: Style) -> Path:
     return cache_dir() / "styles" / f"{safe}-{url_hash}.pkl"
 
 
-def _catalog_entry(name: str) -> Style:
+def _catalog_entry(name: str) -> CatalogEntry:
     if not isinstance(name, str):
         raise TypeError(f"style name must be a string, got {type(name).__name__}")
-    if normalize(name) in BUILTIN_STYLES:
+    if style_key(name) in BUILTIN_STYLES:
         raise ValueError(f"style {name!r} is built in and needs no download")
     style = find_style(name)
     if style is None:
@@ -106,12 +106,12 @@ def _catalog_entry(name: str) -> Style:
     return style
 
 
-def _message(style: Style, reason: str) -> str:
+def _message(style: CatalogEntry, reason: str) -> str:
     return (f"could not download style {style.name!r} from {style.url}: {reason}. Download the file by hand "
             f'(e.g. in a browser) and pass its path instead of the name: style="/path/to/file.pkl"')
 
 
-def _problem(path: Path, style: Style) -> str | None:
+def _problem(path: Path, style: CatalogEntry) -> str | None:
     """Why ``path`` is not the catalog's file (by size, then sha256, where the catalog has them), or ``None``."""
     size = path.stat().st_size
     if style.size is not None and size != style.size:
@@ -131,7 +131,7 @@ def _request(session: requests.Session, method: str, url: str, **kwargs) -> requ
     return session.request(method, url, stream=True, timeout=_TIMEOUT, **kwargs)
 
 
-def _fetch(style: Style, part: Path) -> None:
+def _fetch(style: CatalogEntry, part: Path) -> None:
     """Download ``style.url`` into ``part``, resuming what is there; retries cut connections on its own."""
     failures = 0
     with requests.Session() as session, tqdm(total=style.size, unit="B", unit_scale=True, unit_divisor=1024,
@@ -160,7 +160,7 @@ def _fetch(style: Style, part: Path) -> None:
                 raise _Failure(_reason(exc)) from None
 
 
-def _attempt(session: requests.Session, url: str, part: Path, have: int, style: Style, bar: tqdm) -> None:
+def _attempt(session: requests.Session, url: str, part: Path, have: int, style: CatalogEntry, bar: tqdm) -> None:
     """One request: append the rest of the file to ``part`` (or rewrite it, if the server starts over)."""
     headers = {"Range": f"bytes={have}-"} if have else {}
     response = _open(session, url, headers)

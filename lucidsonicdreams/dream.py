@@ -15,13 +15,12 @@ from tqdm.auto import tqdm
 from . import settings, validation
 from .analysis import AnalysisCache, Part, choose_part
 from .audio import readable_duration
-from .cppn import CPPNStyle
 from .device import resolve_device
 from .effects import EffectsGenerator, contrast_effect, flash_effect
 from .frames import fit_frame
 from .plot import plot_signals
 from .signals import Routing, Signals, route_signals
-from .style import DEFAULT_STYLE, Style, StyleGANStyle, check_style, is_builtin, load_style
+from .style import DEFAULT_STYLE, RenderOptions, Style, check_style, is_builtin, load_style
 from .vectors import Draws, Vectors, compose
 from .video import AudioTrack, VideoWriter
 
@@ -46,9 +45,9 @@ class LucidSonicDream:
         Stems that replace the song as the source of one component each.
     style : str, path or callable
         ``'cppn'`` (built-in, the default); a catalog style name (any case; see ``show_styles()``), downloaded into
-        the cache on first use; a StyleGAN ``.pkl`` file (an existing file wins over a name); or a function
-        ``f(noise_batch, class_batch)`` returning images (then ``input_shape`` and ``num_possible_classes`` are
-        required).
+        the cache on first use; a StyleGAN ``.pkl`` file (an existing file wins over a name); a :class:`Style`
+        object; or a function ``f(noise_batch, class_batch)`` returning images (then ``input_shape`` and
+        ``num_possible_classes`` are required; it may also take ``size`` and ``truncation_psi`` keywords).
     input_shape, num_possible_classes : int, optional
         Noise vector length and number of classes of a function style.
     device : str, optional
@@ -85,7 +84,7 @@ class LucidSonicDream:
         self._vectors: Vectors | None = None
         self.classes: list[int] | None = None
         self._loaded_style: tuple[int, Style] | None = None
-        if not callable(style) and not is_builtin(style):
+        if isinstance(style, Style) or not (callable(style) or is_builtin(style)):
             # A model file (or a catalog style, downloaded first) is loaded now, so a bad one is reported before
             # anything else happens.
             loaded = self._style(0)
@@ -164,14 +163,12 @@ class LucidSonicDream:
         draws = Draws.from_seed(self.seed)
         style = self._style(int(draws.style.integers(2**63)))
         validation.class_list(job.classes.classes, style.num_possible_classes)
-        if isinstance(style, CPPNStyle):
-            style.render_size = out.size or (512, 512)
+        options = RenderOptions(size=out.size, truncation_psi=job.truncation_psi)
         if out.size is not None:
             # Frames waiting for the encoder, plus what the style keeps per pixel (the built-in one caches a layer).
-            per_pixel = 3 * out.batch_size * (_QUEUED_BATCHES + 2) + getattr(style, "bytes_per_pixel", 0)
+            per_pixel = 3 * out.batch_size * (_QUEUED_BATCHES + 2) + style.bytes_per_pixel(options)
             validation.memory_fits(f"resolution {out.size[0]}x{out.size[1]}", out.size[0] * out.size[1] * per_pixel)
-        if isinstance(style, StyleGANStyle):
-            style.truncation_psi = job.truncation_psi
+        dim = style.input_shape_for(options)
 
         routing = Routing(
             pulse=self._source(self.pulse_audio, job.pulse.percussive, job.pulse.harmonic),
@@ -181,15 +178,15 @@ class LucidSonicDream:
         )
         with tqdm(total=1, desc="Analysing audio", unit="song") as bar:
             self.signals = route_signals(self._analysis, self.song, routing, start=out.start, length=length,
-                                         fps=out.fps, n_frames=n_frames, n_mels=style.input_shape,
+                                         fps=out.fps, n_frames=n_frames, n_mels=dim,
                                          structure=job.beat.sections or job.beat.react > 0)
             bar.update()
-        vectors = compose(self.signals, job, draws, style.input_shape, style.num_possible_classes)
+        vectors = compose(self.signals, job, draws, dim, style.num_possible_classes)
         self.classes, self._vectors = vectors.class_order, vectors
 
         frame_effects = [_Effect(fx, amplitude) for fx, amplitude in zip(effects, self.signals.effects)]
         audio = AudioTrack(out.audio or self.song, out.start, length)
-        self._render(style, vectors.noise, vectors.classes, frame_effects, out, audio)
+        self._render(style, options, vectors.noise, vectors.classes, frame_effects, out, audio)
         return str(out.file)
 
     def plot_signals(self, path: str | Path) -> str:
@@ -224,8 +221,8 @@ class LucidSonicDream:
                 ))
         return effects + chosen.custom
 
-    def _render(self, style: Style, noise: np.ndarray, class_vecs: np.ndarray, effects: list[_Effect],
-                out: settings.Output, audio: AudioTrack) -> None:
+    def _render(self, style: Style, options: RenderOptions, noise: np.ndarray, class_vecs: np.ndarray,
+                effects: list[_Effect], out: settings.Output, audio: AudioTrack) -> None:
         """Generate batches on this thread while a worker applies effects and feeds the encoder."""
         size, fps, batch_size, target = out.size, out.fps, out.batch_size, out.file
         n_frames = len(noise)
@@ -248,7 +245,7 @@ class LucidSonicDream:
             return len(images)
 
         def generate(lo: int) -> np.ndarray:
-            return style(noise[lo : lo + batch_size], class_vecs[lo : lo + batch_size])
+            return style(noise[lo : lo + batch_size], class_vecs[lo : lo + batch_size], options)
 
         try:
             images = generate(0)

@@ -2,29 +2,55 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import torch
 
 from . import validation
-from .catalog import BUILTIN_STYLES, find_style, load_catalog, normalize
-from .cppn import CPPNStyle
+from .catalog import BUILTIN_STYLES, find_style, load_catalog, style_key
 from .errors import ModelFileError
 from .frames import to_uint8_frames
 
 DEFAULT_STYLE = "cppn"
 
 
-class Style(Protocol):
-    """What the renderer needs of a style."""
+@dataclass(frozen=True)
+class RenderOptions:
+    """Per-render settings, given to every style with every batch (styles are never configured by changing them).
 
-    input_shape: int
-    num_possible_classes: int
+    size : the video's (width, height) when the user chose one; styles that can render at any size use it
+    truncation_psi : StyleGAN's pull towards the average latent (1 = off)
+    """
 
-    def __call__(self, noise_batch: np.ndarray, class_batch: np.ndarray) -> np.ndarray: ...
+    size: tuple[int, int] | None = None
+    truncation_psi: float = 1.0
+
+
+class Style:
+    """What the renderer needs of a style: noise and class vectors in, uint8 frames out.
+
+    Subclass it for a style of your own (``LucidSonicDream(song, style=MyStyle())``); a plain function
+    ``f(noise_batch, class_batch)`` works too.
+    """
+
+    input_shape: int  # noise vector length at the style's own size
+    num_possible_classes: int  # 0 for an unconditional model
+
+    def input_shape_for(self, options: RenderOptions) -> int:
+        """The noise vector length for a render with these options (most styles: always ``input_shape``)."""
+        return self.input_shape
+
+    def bytes_per_pixel(self, options: RenderOptions) -> int:
+        """Memory the style holds per output pixel during a render, for the memory check before it starts."""
+        return 0
+
+    def __call__(self, noise_batch: np.ndarray, class_batch: np.ndarray, options: RenderOptions) -> np.ndarray:
+        """Images for a batch: uint8, shape (batch, height, width, 3)."""
+        raise NotImplementedError
 
 
 def show_styles() -> list[str]:
@@ -54,6 +80,8 @@ def show_styles() -> list[str]:
 
 def check_style(style: object, input_shape: int | None, num_possible_classes: int | None) -> None:
     """Validate the ``style`` argument (and the two that go with a function) without loading anything."""
+    if isinstance(style, Style):
+        return
     if callable(style):
         validation.function("style function", style, ("noise_batch", "class_batch"))
         if input_shape is None or num_possible_classes is None:
@@ -65,7 +93,8 @@ def check_style(style: object, input_shape: int | None, num_possible_classes: in
         validation.number("num_possible_classes", num_possible_classes, low=0, integer=True)
         return
     if not isinstance(style, (str, Path)):
-        raise TypeError(f"style must be a style name, a model file path or a function, got {type(style).__name__}")
+        raise TypeError(f"style must be a style name, a model file path, a Style or a function, got "
+                        f"{type(style).__name__}")
     if is_builtin(style) or Path(style).expanduser().is_file():
         return
     entry = find_style(style) if isinstance(style, str) else None
@@ -80,7 +109,7 @@ def check_style(style: object, input_shape: int | None, num_possible_classes: in
 
 
 def is_builtin(style: object) -> bool:
-    return isinstance(style, (str, Path)) and normalize(str(style)) in BUILTIN_STYLES
+    return isinstance(style, (str, Path)) and style_key(str(style)) in BUILTIN_STYLES
 
 
 def _is_catalog_name(style: object) -> bool:
@@ -94,9 +123,13 @@ def load_style(
 ) -> Style:
     """Build the style object for a render (the built-in network is seeded by ``seed``)."""
     check_style(style, input_shape, num_possible_classes)
+    if isinstance(style, Style):
+        return style
     if callable(style):
         return FunctionStyle(style, input_shape, num_possible_classes)
     if is_builtin(style):
+        from .cppn import CPPNStyle  # cppn.py builds on Style, defined here
+
         return CPPNStyle(seed, device)
     from .models.loader import load_network
 
@@ -107,22 +140,21 @@ def load_style(
     return StyleGANStyle(load_network(Path(style).expanduser(), device))
 
 
-class StyleGANStyle:
+class StyleGANStyle(Style):
     """A StyleGAN generator driven by noise vectors (z) and, for conditional models, class vectors (c)."""
 
     def __init__(self, generator: torch.nn.Module) -> None:
         self.generator = generator
         self.input_shape = int(generator.z_dim)
         self.num_possible_classes = int(generator.c_dim)
-        self.truncation_psi = 1.0
         self.device = next(generator.parameters()).device
 
     @torch.inference_mode()
-    def __call__(self, noise_batch: np.ndarray, class_batch: np.ndarray) -> np.ndarray:
+    def __call__(self, noise_batch: np.ndarray, class_batch: np.ndarray, options: RenderOptions) -> np.ndarray:
         z = torch.as_tensor(np.asarray(noise_batch, dtype=np.float32), device=self.device)
         c = torch.as_tensor(np.asarray(class_batch, dtype=np.float32), device=self.device) if \
             self.num_possible_classes else None
-        images = self.generator(z, c, truncation_psi=self.truncation_psi, noise_mode="const")
+        images = self.generator(z, c, truncation_psi=options.truncation_psi, noise_mode="const")
         # On the device, so only uint8 crosses to the host; the same rounding as NVIDIA's generate scripts.
         images = (images.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
         if images.shape[-1] == 1:
@@ -130,15 +162,17 @@ class StyleGANStyle:
         return images.cpu().numpy()
 
 
-class FunctionStyle:
+class FunctionStyle(Style):
     """A user function ``f(noise_batch, class_batch)`` that returns images.
 
     uint8 images are used as they are; float images are read as ``f.output_range`` (default ``(-1, 1)``,
-    StyleGAN's convention; set ``f.output_range = (0, 1)`` for [0, 1] images).
+    StyleGAN's convention; set ``f.output_range = (0, 1)`` for [0, 1] images). A function that also takes
+    ``size`` or ``truncation_psi`` keyword arguments gets those render options, like every other style.
     """
 
     def __init__(self, func: Callable, input_shape: int, num_possible_classes: int) -> None:
         self.func = func
+        self.option_names = _keyword_arguments(func, [f.name for f in fields(RenderOptions)])
         self.input_shape = int(input_shape)
         self.num_possible_classes = int(num_possible_classes)
         value_range = getattr(func, "output_range", (-1.0, 1.0))
@@ -146,11 +180,22 @@ class FunctionStyle:
             raise ValueError(f"style function's output_range must be (low, high) with low < high, got {value_range!r}")
         self.value_range = (float(value_range[0]), float(value_range[1]))
 
-    def __call__(self, noise_batch: np.ndarray, class_batch: np.ndarray) -> np.ndarray:
+    def __call__(self, noise_batch: np.ndarray, class_batch: np.ndarray, options: RenderOptions) -> np.ndarray:
+        extra = {name: getattr(options, name) for name in self.option_names}
         # A copy: the function may reuse its output buffer while earlier frames still wait for the encoder.
-        images = np.array(to_uint8_frames(self.func(noise_batch=noise_batch, class_batch=class_batch),
+        images = np.array(to_uint8_frames(self.func(noise_batch=noise_batch, class_batch=class_batch, **extra),
                                           self.value_range))
         if len(images) != len(noise_batch):
             raise TypeError(f"style function returned {len(images)} images for a batch of {len(noise_batch)}")
         return images
 
+
+def _keyword_arguments(func: Callable, names: list[str]) -> list[str]:
+    """Those of ``names`` that ``func`` accepts as keyword arguments (all of them with ``**kwargs``)."""
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return list(names)
+    return [n for n in names if n in params and params[n].kind is not inspect.Parameter.POSITIONAL_ONLY]

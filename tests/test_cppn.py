@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from lucidsonicdreams.cppn import CPPNStyle
+from lucidsonicdreams.style import RenderOptions
 
 
 @pytest.fixture
@@ -13,9 +14,7 @@ def inputs():
 
 
 def render(seed, noise, classes, size=(48, 48)):
-    style = CPPNStyle(seed)
-    style.render_size = size
-    return style(noise, classes)
+    return CPPNStyle(seed)(noise, classes, RenderOptions(size=size))
 
 
 def test_output_shape_and_type(inputs):

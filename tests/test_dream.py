@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import A_MINOR, KICKS, SONG_SECONDS, SR, STEM_KICKS, Recorder, chord_track, probe, write
 
-from lucidsonicdreams import EffectsGenerator, LucidSonicDream, ModelFileError
+from lucidsonicdreams import EffectsGenerator, LucidSonicDream, ModelFileError, Style
 from lucidsonicdreams import dream as dream_module
 from lucidsonicdreams.style import load_style
 
@@ -364,3 +364,43 @@ def test_only_the_latest_style_is_kept(song, tmp_path, monkeypatch):
         dream.hallucinate(tmp_path / "a.mp4", fps=5, resolution=16, duration=0.4, seed=seed)
     gc.collect()
     assert len(built) == 3 and sum(ref() is not None for ref in built) == 1
+
+
+def test_render_options_reach_every_style_as_arguments(song, tmp_path):
+    """A function that takes ``size`` and ``truncation_psi`` gets them; a Style subclass gets the options object and
+    sets its own noise length for the render; nothing is set on a style object."""
+    seen = []
+
+    def sized(noise_batch, class_batch, size, truncation_psi):
+        seen.append((size, truncation_psi, noise_batch.shape[1]))
+        return np.zeros((len(noise_batch), size[1], size[0], 3), dtype=np.uint8)
+
+    LucidSonicDream(song, style=sized, input_shape=8, num_possible_classes=0).hallucinate(
+        tmp_path / "f.mp4", fps=5, duration=0.4, resolution=(24, 16), truncation_psi=0.6, seed=1)
+    assert seen and all(s == ((24, 16), 0.6, 8) for s in seen)
+
+    class Pixels(Style):
+        """One noise value per pixel, so the noise length follows the render's size."""
+
+        input_shape, num_possible_classes = 64, 3
+
+        def input_shape_for(self, options):
+            width, height = options.size or (8, 8)
+            return width * height
+
+        def __call__(self, noise_batch, class_batch, options):
+            width, height = options.size or (8, 8)
+            grey = np.clip(noise_batch * 60 + 128, 0, 255).astype(np.uint8).reshape(-1, height, width, 1)
+            return np.repeat(grey, 3, axis=3)
+
+    style = Pixels()
+    dream = LucidSonicDream(song, style=style)
+    assert (dream.input_shape, dream.num_possible_classes) == (64, 3)
+    info = probe(dream.hallucinate(tmp_path / "s.mp4", fps=5, duration=0.4, resolution=(12, 10), seed=1))
+    assert (info["width"], info["height"]) == (12, 10) and len(info["frames"]) == 2
+    assert vars(style) == {}
+
+
+def test_a_style_object_must_be_a_style(song):
+    with pytest.raises(TypeError, match="style must be a style name, a model file path, a Style or a function"):
+        LucidSonicDream(song, style=42)
