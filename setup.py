@@ -2,6 +2,9 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
+# Diffusion styles (DiffusionStyle, style="sd-turbo"); transformers for the text encoders and tokenizers.
+DIFFUSION = ["diffusers>=0.30", "transformers>=4.40"]
+
 setup(
     name="lucidsonicdreams",
     version="1.0.0.dev0",
@@ -28,6 +31,9 @@ setup(
         "safetensors>=0.4",
         "matplotlib>=3.6",
     ],
-    extras_require={"test": ["pytest>=7", "av>=11", "ruff>=0.4", "nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6"]},
+    extras_require={
+        "diffusion": DIFFUSION,
+        "test": ["pytest>=7", "av>=11", "ruff>=0.4", "nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6", *DIFFUSION],
+    },
     entry_points={"console_scripts": ["lucidsonicdreams=lucidsonicdreams.cli:main"]},
 )

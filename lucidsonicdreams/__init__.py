@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .diffusion import DiffusionStyle
 from .download import download_style
 from .dream import LucidSonicDream
 from .effects import EffectsGenerator, contrast_effect, flash_effect
@@ -13,6 +14,7 @@ __version__ = "1.0.0.dev0"
 
 __all__ = [
     "AudioDecodeError",
+    "DiffusionStyle",
     "DownloadError",
     "EffectsGenerator",
     "EncoderError",

@@ -111,9 +111,15 @@ def power_spectrogram(y: np.ndarray) -> np.ndarray:
     return np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP)) ** 2
 
 
+# 0.4 uses as many mel bands as the noise vector is long (512 for StyleGAN). A diffusion latent is far longer
+# (16384 at 512 px): beyond the 1025 bins of the FFT more bands only add empty filters, so the count stops here.
+MAX_MELS = 512
+
+
 def amplitude_envelope(power: np.ndarray, n_mels: int) -> np.ndarray:
-    """The loudest mel band's power in every frame (0.4's amplitude, with ``n_mels`` = the noise length)."""
-    return (_mel_basis(n_mels) @ power).max(axis=0)
+    """The loudest mel band's power in every frame (0.4's amplitude, with ``n_mels`` = the noise length, at most
+    ``MAX_MELS``)."""
+    return (_mel_basis(min(n_mels, MAX_MELS)) @ power).max(axis=0)
 
 
 @lru_cache(maxsize=1)

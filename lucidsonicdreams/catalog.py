@@ -18,8 +18,9 @@ from . import validation
 
 CATALOG_ENV = "LUCIDSONICDREAMS_CATALOG"
 BUILTIN_STYLES = frozenset({"cppn"})  # styles the package implements itself; they need no file
-FORMATS = ("builtin", "tensorflow", "pytorch", "stylegan3", "stylegan1")
+FORMATS = ("builtin", "tensorflow", "pytorch", "stylegan3", "stylegan1", "diffusers")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_HUB_URL = re.compile(r"https://huggingface\.co/([A-Za-z0-9][\w.-]*/[\w.-]+)/?")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,12 @@ class CatalogEntry:
     @property
     def builtin(self) -> bool:
         return self.format == "builtin"
+
+    @property
+    def hub_id(self) -> str | None:
+        """``OWNER/NAME`` of a diffusers model on the Hugging Face hub."""
+        match = _HUB_URL.fullmatch(self.url or "") if self.format == "diffusers" else None
+        return match.group(1) if match else None
 
 
 _FIELDS = {f.name for f in fields(CatalogEntry)}
@@ -135,6 +142,8 @@ def _entry(raw: object) -> CatalogEntry:
         raise ValueError("StyleGAN1 models cannot be loaded; set 'supported' to false")
     if supported and fmt != "builtin" and url is None:
         raise ValueError("'url' is required (null only for built-in or unsupported styles)")
+    if fmt == "diffusers" and url is not None and not _HUB_URL.fullmatch(url):
+        raise ValueError(f"a 'diffusers' entry's 'url' must be https://huggingface.co/OWNER/NAME, got {url!r}")
     sha256 = _optional(raw, "sha256", str)
     if sha256 is not None and not _SHA256.fullmatch(sha256):
         raise ValueError(f"'sha256' must be 64 hex digits, got {sha256!r}")

@@ -122,8 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("song", help="audio file: wav, mp3, ogg, flac, m4a, ...")
     render.add_argument("-o", "--output", dest="file_name", help="video file to write (default: SONG.mp4 here)")
     render.add_argument("--style", default=DEFAULT_STYLE,
-                        help=f"style name from `lucidsonicdreams styles`, or a StyleGAN .pkl file "
-                             f"(default: {DEFAULT_STYLE})")
+                        help=f"style name from `lucidsonicdreams styles`, a StyleGAN .pkl file, or with --prompt a "
+                             f"diffusion model: catalog name, hub id or diffusers folder (default: {DEFAULT_STYLE})")
+    diffusion = render.add_argument_group("diffusion styles (need `pip install lucidsonicdreams[diffusion]`)")
+    diffusion.add_argument("--prompt", dest="prompts", action="append", metavar="TEXT",
+                           help="a prompt; repeat for more: the 12 pitches weight them as classes")
+    diffusion.add_argument("--negative-prompt", metavar="TEXT", help="what to avoid (with --guidance-scale > 1)")
+    diffusion.add_argument("--steps", type=int, metavar="N", help="denoising steps per frame (default: 1)")
+    diffusion.add_argument("--guidance-scale", type=float, metavar="X",
+                           help="classifier-free guidance (default: 0, off, as turbo models want)")
     render.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     for stem in _STEMS:
         component = stem.split("_")[0]
@@ -161,7 +168,7 @@ def _default_output(song: Path) -> str:
 def _render(args: argparse.Namespace) -> int:
     file_name = args.file_name or _default_output(Path(args.song))
     stems = {stem: getattr(args, stem) for stem in _STEMS}
-    dream = LucidSonicDream(args.song, style=args.style, device=args.device, **stems)
+    dream = LucidSonicDream(args.song, style=_style(args), device=args.device, **stems)
     plot = args.plot_signals
     if plot is not None:
         validation.existing_folder("--plot-signals", Path(plot).expanduser())  # before the render, not after
@@ -170,6 +177,22 @@ def _render(args: argparse.Namespace) -> int:
     if plot is not None:
         print(f"wrote {dream.plot_signals(plot)}")
     return 0
+
+
+def _style(args: argparse.Namespace) -> object:
+    """``--style``, or with ``--prompt`` a DiffusionStyle of that model (the song is checked first: loading a
+    diffusion model takes a while)."""
+    settings = {"negative_prompt": args.negative_prompt, "steps": args.steps, "guidance_scale": args.guidance_scale}
+    if not args.prompts:
+        given = [name for name, value in settings.items() if value is not None]
+        if given:
+            raise ValueError(f"--{given[0].replace('_', '-')} is for diffusion styles: add --prompt TEXT")
+        return args.style
+    from .diffusion import DiffusionStyle
+
+    validation.audio_file("song", args.song)
+    settings = {name: value for name, value in settings.items() if value is not None}
+    return DiffusionStyle(args.style, args.prompts, device=args.device, **settings)
 
 
 def _demo(args: argparse.Namespace) -> int:

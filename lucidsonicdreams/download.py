@@ -103,6 +103,9 @@ def _catalog_entry(name: str) -> CatalogEntry:
         raise ValueError(f"unknown style {name!r}; show_styles() or `lucidsonicdreams styles` lists the styles")
     if not style.supported:
         raise ModelFileError(f"style {style.name!r} cannot be used: {style.unsupported_reason}")
+    if style.format == "diffusers":
+        raise ValueError(f"style {style.name!r} is a diffusion model: DiffusionStyle({style.name!r}, prompts=[...]) "
+                         f"fetches it from the Hugging Face hub ({style.hub_id})")
     return style
 
 

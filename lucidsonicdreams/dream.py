@@ -13,7 +13,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from . import settings, validation
-from .analysis import AnalysisCache, Part, choose_part
+from .analysis import MAX_MELS, AnalysisCache, Part, choose_part
 from .audio import readable_duration
 from .device import resolve_device
 from .effects import EffectsGenerator, contrast_effect, flash_effect
@@ -26,6 +26,8 @@ from .video import AudioTrack, VideoWriter
 
 # At most this many generated batches wait for the encoder, so memory stays flat however long the song.
 _QUEUED_BATCHES = 2
+# Arrays of shape (frames, noise length) alive at once while the vectors are composed.
+_VECTOR_COPIES = 4
 
 
 @dataclass
@@ -52,6 +54,9 @@ class LucidSonicDream:
         Noise vector length and number of classes of a function style.
     device : str, optional
         ``'cuda'``, ``'mps'`` or ``'cpu'``; ``None`` picks the best available.
+    prompts : list of str, optional
+        With a diffusion model as ``style`` (``'sd-turbo'``, a hub id or a diffusers folder): the prompts, which
+        the music weights as it weights a GAN's classes. :class:`DiffusionStyle` takes more settings.
     """
 
     def __init__(
@@ -66,6 +71,7 @@ class LucidSonicDream:
         input_shape: int | None = None,
         num_possible_classes: int | None = None,
         device: str | None = None,
+        prompts: list[str] | None = None,
     ) -> None:
         self.song = validation.audio_file("song", song)
         self.pulse_audio = validation.audio_file("pulse_audio", pulse_audio, optional=True)
@@ -73,8 +79,9 @@ class LucidSonicDream:
         self.class_audio = validation.audio_file("class_audio", class_audio, optional=True)
         self.contrast_audio = validation.audio_file("contrast_audio", contrast_audio, optional=True)
         self.flash_audio = validation.audio_file("flash_audio", flash_audio, optional=True)
-        check_style(style, input_shape, num_possible_classes)
+        check_style(style, input_shape, num_possible_classes, prompts)
         self.style = style
+        self.prompts = None if prompts is None else list([prompts] if isinstance(prompts, str) else prompts)
         self.input_shape = input_shape
         self.num_possible_classes = num_possible_classes
         self.device = resolve_device(device)
@@ -84,7 +91,7 @@ class LucidSonicDream:
         self._vectors: Vectors | None = None
         self.classes: list[int] | None = None
         self._loaded_style: tuple[int, Style] | None = None
-        if isinstance(style, Style) or not (callable(style) or is_builtin(style)):
+        if isinstance(style, Style) or prompts is not None or not (callable(style) or is_builtin(style)):
             # A model file (or a catalog style, downloaded first) is loaded now, so a bad one is reported before
             # anything else happens.
             loaded = self._style(0)
@@ -97,7 +104,7 @@ class LucidSonicDream:
         if self._loaded_style is None or self._loaded_style[0] != key:
             self._loaded_style = None  # let the old one go before building the next
             self._loaded_style = (key, load_style(self.style, self.input_shape, self.num_possible_classes,
-                                                  self.device, seed))
+                                                  self.device, seed, self.prompts))
         return self._loaded_style[1]
 
     def hallucinate(
@@ -169,6 +176,9 @@ class LucidSonicDream:
             per_pixel = 3 * out.batch_size * (_QUEUED_BATCHES + 2) + style.bytes_per_pixel(options)
             validation.memory_fits(f"resolution {out.size[0]}x{out.size[1]}", out.size[0] * out.size[1] * per_pixel)
         dim = style.input_shape_for(options)
+        # The vectors of the whole part are built at once (float64 while composing, a few arrays at a time).
+        validation.memory_fits(f"{n_frames} noise vectors of length {dim}", n_frames * dim * 8 * _VECTOR_COPIES,
+                               "render a shorter part (duration) or at a lower fps")
 
         routing = Routing(
             pulse=self._source(self.pulse_audio, job.pulse.percussive, job.pulse.harmonic),
@@ -178,7 +188,7 @@ class LucidSonicDream:
         )
         with tqdm(total=1, desc="Analysing audio", unit="song") as bar:
             self.signals = route_signals(self._analysis, self.song, routing, start=out.start, length=length,
-                                         fps=out.fps, n_frames=n_frames, n_mels=dim,
+                                         fps=out.fps, n_frames=n_frames, n_mels=min(dim, MAX_MELS),
                                          structure=job.beat.sections or job.beat.react > 0)
             bar.update()
         vectors = compose(self.signals, job, draws, dim, style.num_possible_classes)

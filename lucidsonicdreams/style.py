@@ -66,7 +66,7 @@ def show_styles() -> list[str]:
         (
             s.name,
             "any" if s.builtin else str(s.resolution or "?"),
-            str(s.conditional) if s.conditional else "-",
+            "prompts" if s.format == "diffusers" else str(s.conditional) if s.conditional else "-",
             s.license or "?",
             "" if s.supported else f"unsupported: {s.unsupported_reason}",
         )
@@ -78,8 +78,18 @@ def show_styles() -> list[str]:
     return [s.name for s in styles if s.supported]
 
 
-def check_style(style: object, input_shape: int | None, num_possible_classes: int | None) -> None:
-    """Validate the ``style`` argument (and the two that go with a function) without loading anything."""
+def check_style(style: object, input_shape: int | None, num_possible_classes: int | None,
+                prompts: object = None) -> None:
+    """Validate the ``style`` argument (and those that go with it) without loading anything."""
+    if prompts is not None:
+        from .diffusion import check_prompts, resolve_model
+
+        if isinstance(style, Style) or callable(style) or is_builtin(style):
+            raise ValueError("prompts are for diffusion styles: give a diffusion model as style (a catalog name "
+                             "such as 'sd-turbo', a hub id or a diffusers folder), or leave prompts out")
+        check_prompts(prompts)
+        resolve_model(style)
+        return
     if isinstance(style, Style):
         return
     if callable(style):
@@ -95,12 +105,18 @@ def check_style(style: object, input_shape: int | None, num_possible_classes: in
     if not isinstance(style, (str, Path)):
         raise TypeError(f"style must be a style name, a model file path, a Style or a function, got "
                         f"{type(style).__name__}")
+    if Path(style).expanduser().is_dir():
+        raise ValueError(f"style {str(style)!r} is a folder: a diffusers model needs prompts, e.g. "
+                         f"LucidSonicDream(song, style={str(style)!r}, prompts=['a forest', 'the sea'])")
     if is_builtin(style) or Path(style).expanduser().is_file():
         return
     entry = find_style(style) if isinstance(style, str) else None
     if entry is not None:
         if not entry.supported:
             raise ModelFileError(f"style {entry.name!r} cannot be used: {entry.unsupported_reason}")
+        if entry.format == "diffusers":
+            raise ValueError(f"style {entry.name!r} is a diffusion model and needs prompts, e.g. "
+                             f"LucidSonicDream(song, style={entry.name!r}, prompts=['a forest', 'the sea'])")
         return
     if isinstance(style, Path) or str(style).lower().endswith(".pkl"):
         raise FileNotFoundError(f"style file {str(style)!r} does not exist")
@@ -119,10 +135,15 @@ def _is_catalog_name(style: object) -> bool:
 
 
 def load_style(
-    style: object, input_shape: int | None, num_possible_classes: int | None, device, seed: int
+    style: object, input_shape: int | None, num_possible_classes: int | None, device, seed: int,
+    prompts: list[str] | None = None,
 ) -> Style:
     """Build the style object for a render (the built-in network is seeded by ``seed``)."""
-    check_style(style, input_shape, num_possible_classes)
+    check_style(style, input_shape, num_possible_classes, prompts)
+    if prompts is not None:
+        from .diffusion import DiffusionStyle
+
+        return DiffusionStyle(style, prompts, device=device)
     if isinstance(style, Style):
         return style
     if callable(style):

@@ -144,7 +144,7 @@ def resolution(value: object) -> tuple[int, int] | None:
     return size
 
 
-def memory_fits(name: str, needed_bytes: float) -> None:
+def memory_fits(name: str, needed_bytes: float, fix: str = "choose a smaller resolution or batch_size") -> None:
     """Refuse work that needs more memory than the machine has available (Linux; elsewhere nothing is checked)."""
     try:
         with open("/proc/meminfo") as f:
@@ -154,7 +154,7 @@ def memory_fits(name: str, needed_bytes: float) -> None:
     available = info.get("MemAvailable")
     if available is not None and needed_bytes > available:
         raise MemoryError(f"{name} needs about {needed_bytes / 2**30:.1f} GiB of memory but "
-                          f"{available / 2**30:.1f} GiB is available; choose a smaller resolution or batch_size")
+                          f"{available / 2**30:.1f} GiB is available; {fix}")
 
 
 def shuffle_seconds(value: object) -> float | list[float] | None:

@@ -1,0 +1,163 @@
+"""Diffusion styles on tiny random pipelines saved in diffusers' layout: no network, no download."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import probe
+from diffusion_files import write_hostile_folder, write_tiny_pipeline
+
+from lucidsonicdreams import DiffusionStyle, LucidSonicDream, ModelFileError, RenderOptions
+from lucidsonicdreams.cli import main
+
+pytest.importorskip("diffusers")
+pytest.importorskip("transformers")
+
+PROMPTS = ["a red fox in snow", "blue ocean waves", "golden desert dunes"]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return write_tiny_pipeline(tmp_path_factory.mktemp("diffusion") / "tiny-sd")
+
+
+@pytest.fixture(scope="module")
+def style(model):
+    return DiffusionStyle(model, PROMPTS, device="cpu")
+
+
+def render(song, style, path, **kwargs):
+    settings = dict(fps=8, duration=1.5, resolution=32, seed=3, batch_size=4)
+    settings.update(kwargs)
+    return LucidSonicDream(song, style=style).hallucinate(path, **settings)
+
+
+def saved_frames(video) -> np.ndarray:
+    """The frames as generated (PNGs written beside the video by save_frames), before any encoding."""
+    from PIL import Image
+
+    folder = video.with_name(video.stem + "_frames")
+    return np.stack([np.asarray(Image.open(p)) for p in sorted(folder.glob("*.png"))])
+
+
+def test_prompts_are_the_classes_and_the_latent_is_the_noise(style):
+    assert style.num_possible_classes == len(PROMPTS)
+    # 4 latent channels at 1/8 of the model's 64 px; other sizes round up to a multiple of 8 and crop later.
+    assert style.input_shape == 4 * 8 * 8
+    assert style.input_shape_for(RenderOptions(size=(60, 36))) == 4 * 8 * 5
+    assert style.generation_size(RenderOptions(size=(60, 36))) == (64, 40)
+
+
+def test_a_render_has_every_frame_h264_and_aac(song, style, tmp_path):
+    info = probe(render(song, style, tmp_path / "v.mp4", resolution=(48, 32)))
+    assert len(info["frames"]) == 12 and (info["width"], info["height"]) == (48, 32)
+    assert info["codec"] == "h264" and info["audio_codec"] == "aac"
+
+
+def test_same_seed_same_video_other_prompts_other_frames(song, style, model, tmp_path):
+    for name in ("a", "b"):
+        render(song, style, tmp_path / f"{name}.mp4", save_frames=True)
+    a = saved_frames(tmp_path / "a.mp4")
+    assert np.array_equal(a, saved_frames(tmp_path / "b.mp4"))
+    other = DiffusionStyle(model, ["a cathedral at night", "neon city rain"], device="cpu")
+    render(song, other, tmp_path / "c.mp4", save_frames=True)
+    # A random network listens to its prompts only a little; ignoring them would give exactly 0.
+    assert np.abs(saved_frames(tmp_path / "c.mp4").astype(int) - a).mean() > 0.5
+
+
+def test_still_over_silence_moving_with_music(song, silence, style, tmp_path):
+    """Same noise and a deterministic sampler per frame: no flicker where the music does not move the vector."""
+    render(silence, style, tmp_path / "s.mp4", speed_fpm=0, save_frames=True)
+    still = saved_frames(tmp_path / "s.mp4")
+    assert len(still) == 12 and all(np.array_equal(still[0], f) for f in still[1:])
+    render(song, style, tmp_path / "m.mp4", speed_fpm=0, save_frames=True)
+    moving = saved_frames(tmp_path / "m.mp4").astype(int)
+    assert np.abs(np.diff(moving, axis=0)).mean() > 1
+
+
+def test_the_pitches_weight_the_prompts(style):
+    """One prompt's class vector gives that prompt's picture; mixing two gives something between them."""
+    noise = np.random.default_rng(0).standard_normal((1, style.input_shape))
+    options = RenderOptions()
+    first, second = (style(noise, np.eye(3)[[i]], options).astype(int) for i in (0, 1))
+    mixed = style(noise, np.array([[0.5, 0.5, 0.0]]), options).astype(int)
+    assert np.abs(first - second).mean() > 0.5  # a random network listens to its prompts only a little
+    assert np.abs(mixed - first).mean() < np.abs(second - first).mean()
+    assert np.array_equal(style(noise, np.array([[2.0, 0, 0]]), options), first.astype(np.uint8))
+
+
+def test_a_style_name_with_prompts(song, model, tmp_path):
+    dream = LucidSonicDream(song, style=str(model), prompts=PROMPTS, device="cpu")
+    assert dream.num_possible_classes == 3
+    assert len(probe(dream.hallucinate(tmp_path / "v.mp4", fps=4, duration=0.5, seed=1))["frames"]) == 2
+
+
+def test_a_pickled_weight_file_is_refused_and_never_run(tmp_path):
+    marker = tmp_path / "code-ran"
+    folder = write_hostile_folder(tmp_path / "hostile", marker)
+    with pytest.raises(ModelFileError, match="pickled weight file"):
+        DiffusionStyle(folder, PROMPTS, device="cpu")
+    assert not marker.exists()
+
+
+def test_a_model_index_naming_other_code_is_refused(model, tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "odd"
+    shutil.copytree(model, folder)
+    index = json.loads((folder / "model_index.json").read_text())
+    index["scheduler"] = ["os", "system"]
+    (folder / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(ModelFileError, match="only diffusers and transformers"):
+        DiffusionStyle(folder, PROMPTS, device="cpu")
+    index["_class_name"] = ["pipeline.py", "MyPipeline"]
+    (folder / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(ModelFileError, match="not a diffusers pipeline"):
+        DiffusionStyle(folder, PROMPTS, device="cpu")
+
+
+def test_a_pickled_single_file_checkpoint_is_refused(tmp_path):
+    ckpt = tmp_path / "model.ckpt"
+    ckpt.write_bytes(b"not even read")
+    with pytest.raises(ModelFileError, match="not a .safetensors file"):
+        DiffusionStyle(ckpt, PROMPTS, device="cpu")
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(prompts=[]), TypeError, "non-empty list"),
+    (dict(prompts=["ok", " "]), ValueError, "non-empty string"),
+    (dict(prompts=["ok"], steps=0), ValueError, "steps"),
+    (dict(prompts=["ok"], guidance_scale=-1), ValueError, "guidance_scale"),
+    (dict(prompts=["ok"], negative_prompt=3), TypeError, "negative_prompt"),
+])
+def test_bad_settings_are_named_before_loading(model, kwargs, error, words):
+    with pytest.raises(error, match=words):
+        DiffusionStyle(model, **kwargs)
+
+
+def test_bad_models_are_named(song, tmp_path):
+    with pytest.raises(FileNotFoundError, match="neither a catalog name"):
+        DiffusionStyle("no such model", PROMPTS)
+    with pytest.raises(ValueError, match="not a diffusion model"):
+        DiffusionStyle("wikiart", PROMPTS)
+    with pytest.raises(ValueError, match="needs prompts"):
+        LucidSonicDream(song, style="sd-turbo")
+    with pytest.raises(ValueError, match="prompts are for diffusion styles"):
+        LucidSonicDream(song, style="cppn", prompts=PROMPTS)
+    with pytest.raises(ModelFileError, match="no model_index.json"):
+        DiffusionStyle(tmp_path, PROMPTS)
+
+
+def test_the_command_line(song, model, tmp_path, capsys):
+    out = tmp_path / "cli.mp4"
+    code = main(["render", str(song), "-o", str(out), "--style", str(model), "--prompt", "a red fox",
+                 "--prompt", "the sea", "--negative-prompt", "blurry", "--steps", "2", "--guidance-scale", "3",
+                 "--fps", "4", "--duration", "1", "--resolution", "40x24", "--device", "cpu", "--seed", "2"])
+    assert code == 0, capsys.readouterr().err
+    info = probe(out)
+    assert len(info["frames"]) == 4 and (info["width"], info["height"]) == (40, 24)
+    assert main(["render", str(song), "--steps", "2"]) == 2
+    assert "--steps is for diffusion styles" in capsys.readouterr().err
+    assert main(["render", str(song), "--style", "sd-turbo"]) == 2
+    assert "needs prompts" in capsys.readouterr().err
