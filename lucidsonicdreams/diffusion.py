@@ -41,9 +41,10 @@ class DiffusionStyle(Style):
 
     Parameters
     ----------
-    model : str or path
+    model : str, path or pipeline
         A catalog name (``"sd-turbo"``, ``"sdxl-turbo"``), a hub id (``"stabilityai/sd-turbo"``), a local
-        diffusers folder (with ``model_index.json``) or a single-file ``.safetensors`` checkpoint.
+        diffusers folder (with ``model_index.json``), a single-file ``.safetensors`` checkpoint, or a diffusers
+        text-to-image pipeline object you built yourself (used as it is, moved to ``device``).
     prompts : list of str
         The classes: the 12 pitches of the music weight them, and their text embeddings are mixed by those
         weights for every frame (every ``class_*`` argument of ``hallucinate`` applies).
@@ -75,8 +76,15 @@ class DiffusionStyle(Style):
         self.guidance_scale = validation.number("guidance_scale", guidance_scale, low=0, high=100)
         self.device = resolve_device(device)
         self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
-        source, self.default_size = resolve_model(model)
-        self.pipe = load_pipeline(source, self.device, self.dtype)
+        if _is_pipeline(model):
+            self.default_size = None
+            self.pipe = _deterministic(model)
+            self.pipe.set_progress_bar_config(disable=True)
+            self.pipe.to(self.device)
+            self.dtype = self.pipe.unet.dtype
+        else:
+            source, self.default_size = resolve_model(model)
+            self.pipe = load_pipeline(source, self.device, self.dtype)
         self.scale = int(self.pipe.vae_scale_factor)
         self.latent_channels = int(self.pipe.unet.config.in_channels)
         if self.default_size is None:
@@ -236,10 +244,22 @@ def load_pipeline(source: str | Path, device: torch.device, dtype: torch.dtype):
             except OSError as exc:
                 kind = DownloadError if isinstance(source, str) else ModelFileError
                 raise kind(f"could not load the diffusion model {str(source)!r}: {_first_line(exc)}") from None
-        if type(pipe.scheduler).__name__ in _STOCHASTIC_SCHEDULERS:
-            pipe.scheduler = diffusers.EulerDiscreteScheduler.from_config(pipe.scheduler.config)
+        pipe = _deterministic(pipe)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
+
+
+def _is_pipeline(model: object) -> bool:
+    return all(hasattr(model, name) for name in ("unet", "vae", "scheduler", "encode_prompt"))
+
+
+def _deterministic(pipe):
+    """The pipeline with a sampler that adds no noise of its own (stochastic ones become Euler)."""
+    if type(pipe.scheduler).__name__ in _STOCHASTIC_SCHEDULERS:
+        from diffusers import EulerDiscreteScheduler
+
+        pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)
+    return pipe
 
 
 def _load_single_file(diffusers, path: Path, dtype: torch.dtype):

@@ -161,3 +161,12 @@ def test_the_command_line(song, model, tmp_path, capsys):
     assert "--steps is for diffusion styles" in capsys.readouterr().err
     assert main(["render", str(song), "--style", "sd-turbo"]) == 2
     assert "needs prompts" in capsys.readouterr().err
+
+
+def test_a_pipeline_object_of_your_own(tmp_path):
+    from diffusion_files import tiny_pipeline
+
+    style = DiffusionStyle(tiny_pipeline(tmp_path), ["one", "two"], device="cpu")
+    options = RenderOptions(size=(16, 16))
+    noise = np.zeros((2, style.input_shape_for(options)))
+    assert style(noise, np.eye(2), options).shape == (2, 16, 16, 3)

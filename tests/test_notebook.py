@@ -75,6 +75,7 @@ def test_notebook_runs_unattended_on_a_cpu(work, kernel_for_this_python):
     text = outputs_text(nb)
     assert "is already installed" in text
     assert "No GPU" in text and "Style: cppn" in text
+    assert "Diffusion styles need a GPU runtime" in text
     assert "cppn" in text.split("Style:")[0]  # show_styles() listed the built-in style
     videos = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
               if "data:video/mp4;base64" in output.get("data", {}).get("text/html", "")]
