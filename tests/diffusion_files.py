@@ -87,3 +87,37 @@ def write_hostile_folder(folder: Path, marker: Path) -> Path:
         weights.unlink()
     (folder / "unet" / "diffusion_pytorch_model.bin").write_bytes(pickle.dumps(Payload(marker)))
     return folder
+
+
+def write_tiny_xl_pipeline(folder: Path, *, seed: int = 0) -> Path:
+    """A StableDiffusionXLPipeline with random weights (two text encoders, pooled embeddings, time ids), saved as
+    a diffusers folder: the layout of sdxl-turbo."""
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    torch.manual_seed(seed)
+    tokenizer = write_tokenizer(folder.parent / f".{folder.name}-vocab")
+    end = len(tokenizer) - 1
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=8, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
+        addition_time_embed_dim=8, transformer_layers_per_block=(1, 2), projection_class_embeddings_input_dim=80,
+        cross_attention_dim=64, norm_num_groups=32,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=(8, 8, 16, 16), in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1,
+        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4, norm_num_groups=8,
+        sample_size=64,
+    )
+    config = dict(bos_token_id=end - 1, eos_token_id=end, pad_token_id=end, hidden_size=32, intermediate_size=37,
+                  num_attention_heads=4, num_hidden_layers=2, vocab_size=len(tokenizer), max_position_embeddings=77,
+                  projection_dim=32, hidden_act="gelu")
+    pipe = StableDiffusionXLPipeline(
+        vae=vae, text_encoder=CLIPTextModel(CLIPTextConfig(**config)),
+        text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(**config)), tokenizer=tokenizer,
+        tokenizer_2=tokenizer, unet=unet, scheduler=EulerDiscreteScheduler(timestep_spacing="trailing"),
+    )
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return folder

@@ -170,3 +170,15 @@ def test_a_pipeline_object_of_your_own(tmp_path):
     options = RenderOptions(size=(16, 16))
     noise = np.zeros((2, style.input_shape_for(options)))
     assert style(noise, np.eye(2), options).shape == (2, 16, 16, 3)
+
+
+def test_an_sdxl_folder_with_and_without_guidance(song, tmp_path):
+    """SDXL's layout (sdxl-turbo): two text encoders whose pooled embeddings are mixed by the pitches too."""
+    from diffusion_files import write_tiny_xl_pipeline
+
+    folder = write_tiny_xl_pipeline(tmp_path / "xl")
+    for guidance in (0.0, 2.0):
+        style = DiffusionStyle(folder, ["a", "b c"], device="cpu", guidance_scale=guidance, negative_prompt="x")
+        assert type(style.pipe).__name__ == "StableDiffusionXLPipeline"
+        info = probe(render(song, style, tmp_path / f"xl{guidance}.mp4", duration=0.5, resolution=(48, 40)))
+        assert len(info["frames"]) == 4 and (info["width"], info["height"]) == (48, 40)
