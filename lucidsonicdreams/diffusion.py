@@ -246,8 +246,12 @@ def load_pipeline(source: str | Path, device: torch.device, dtype: torch.dtype):
                 pipe = diffusers.AutoPipelineForText2Image.from_pretrained(
                     str(source), torch_dtype=dtype, use_safetensors=True)
             except OSError as exc:
-                kind = DownloadError if isinstance(source, str) else ModelFileError
-                raise kind(f"could not load the diffusion model {str(source)!r}: {_first_line(exc)}") from None
+                if isinstance(source, Path):
+                    raise ModelFileError(f"could not load the diffusion model {str(source)!r}: "
+                                         f"{_first_line(exc)}") from None
+                raise DownloadError(f"could not get the diffusion model {source!r} from the Hugging Face hub: "
+                                    f"{_first_line(exc)}. Check the network (and log in with `hf auth login` for "
+                                    "a gated model), or download the model folder and give its path") from None
         pipe = _deterministic(pipe)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)

@@ -182,3 +182,19 @@ def test_an_sdxl_folder_with_and_without_guidance(song, tmp_path):
         assert type(style.pipe).__name__ == "StableDiffusionXLPipeline"
         info = probe(render(song, style, tmp_path / f"xl{guidance}.mp4", duration=0.5, resolution=(48, 40)))
         assert len(info["frames"]) == 4 and (info["width"], info["height"]) == (48, 40)
+
+
+def test_a_hub_model_without_network_is_a_clear_download_error(tmp_path):
+    """Offline (as here), a hub id fails with the id and what to do; run apart, as the hub reads its settings
+    once at import."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from lucidsonicdreams import DiffusionStyle, DownloadError\n"
+            "try:\n    DiffusionStyle('sd-turbo', ['a'], device='cpu')\n"
+            "except DownloadError as exc:\n    print('DownloadError:', exc)\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300).stdout
+    assert "DownloadError: could not get the diffusion model 'stabilityai/sd-turbo'" in out
+    assert "download the model folder and give its path" in out
