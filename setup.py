@@ -4,6 +4,8 @@ from setuptools import find_packages, setup
 
 # Diffusion styles (DiffusionStyle, style="sd-turbo"); transformers for the text encoders and tokenizers.
 DIFFUSION = ["diffusers>=0.30", "transformers>=4.40"]
+# The web app (lucidsonicdreams ui).
+UI = ["gradio>=5"]
 
 setup(
     name="lucidsonicdreams",
@@ -33,7 +35,9 @@ setup(
     ],
     extras_require={
         "diffusion": DIFFUSION,
-        "test": ["pytest>=7", "av>=11", "ruff>=0.4", "nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6", *DIFFUSION],
+        "ui": UI,
+        "test": ["pytest>=7", "av>=11", "ruff>=0.4", "nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6", "gradio_client",
+                 "playwright>=1.40", *DIFFUSION, *UI],
     },
     entry_points={"console_scripts": ["lucidsonicdreams=lucidsonicdreams.cli:main"]},
 )

@@ -18,8 +18,9 @@ from .dream import LucidSonicDream
 from .errors import LucidSonicDreamsError
 from .style import DEFAULT_STYLE, show_styles
 
-# OSError covers a missing file, a folder that can't be written and a full disk: all for the user to act on.
-USER_ERRORS = (ValueError, TypeError, OSError, MemoryError, LucidSonicDreamsError)
+# OSError covers a missing file, a folder that can't be written and a full disk; ImportError a missing extra:
+# all for the user to act on.
+USER_ERRORS = (ValueError, TypeError, OSError, MemoryError, ImportError, LucidSonicDreamsError)
 
 _HELP = {
     "output_audio": "audio muxed into the video (default: the song's rendered part)",
@@ -142,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("styles", help="list the available styles", description="List the available styles.")
 
+    ui = commands.add_parser("ui", help="start the web app (needs `pip install lucidsonicdreams[ui]`)",
+                             description="Start the local web app: upload a song, preview, render.")
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    ui.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    ui.add_argument("--work-dir", type=Path, default=None,
+                    help="folder for uploads and videos (default: ui/ in the cache folder)")
+
     demo = commands.add_parser("demo", help="synthesize a short song and render it offline with the built-in style",
                                description="Synthesize a short song (drums, bass, chords) and render it offline.")
     demo.add_argument("-o", "--output", dest="file_name", default="demo.mp4", help="video file (default: demo.mp4)")
@@ -211,6 +219,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "styles":
             show_styles()
+            return 0
+        if args.command == "ui":
+            from .ui import serve
+
+            try:
+                serve(args.host, args.port, args.work_dir)
+            except KeyboardInterrupt:  # Ctrl-C while it was still starting
+                print("stopped", file=sys.stderr)
             return 0
         return _render(args) if args.command == "render" else _demo(args)
     except USER_ERRORS as exc:

@@ -1,0 +1,245 @@
+"""The local web app (``lucidsonicdreams ui``): upload a song and its stems, preview a few seconds with the signal
+plot, then render the whole video in the background.
+
+Built on Gradio (``pip install lucidsonicdreams[ui]``), which also gives every button an API endpoint
+(``/preview``, ``/render``) for ``gradio_client``. Uploads and outputs live under one work folder; every request
+writes into a folder of its own, so two users never see each other's files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import queue
+import re
+import shutil
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import validation
+from .audio import readable_duration
+from .cache import cache_dir
+from .dream import LucidSonicDream
+from .errors import LucidSonicDreamsError
+
+PREVIEW_SECONDS = 5.0
+PREVIEW_SIDE = 256  # short side of a preview, in pixels
+SHAPES = {"square": (1, 1), "16:9": (16, 9), "9:16": (9, 16)}
+STEMS = {"pulse_audio": "Pulse stem", "motion_audio": "Motion stem", "class_audio": "Class stem",
+         "contrast_audio": "Contrast stem", "flash_audio": "Flash stem", "output_audio": "Output audio"}
+# Songs (with their stems and style) whose analysis is kept, so a second preview skips decoding and separation.
+CACHED_DREAMS = 4
+USER_ERRORS = (ValueError, TypeError, OSError, MemoryError, LucidSonicDreamsError)
+
+
+def frame_size(shape: str, side: int) -> tuple[int, int]:
+    """(width, height) for a shape preset and the short side, both even (H.264 wants even sizes)."""
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {', '.join(SHAPES)}, got {shape!r}")
+    side = int(validation.number("size", side, low=16, high=4320, integer=True))
+    w, h = SHAPES[shape]
+    long_side = 2 * round(side * max(w, h) / min(w, h) / 2)
+    return (long_side, side) if w >= h else (side, long_side)
+
+
+@dataclass
+class Settings:
+    """The form, as ``hallucinate`` keyword arguments plus what the app itself needs."""
+
+    style: str = "cppn"
+    prompts: str = ""
+    shape: str = "square"
+    size: int = 512
+    render: dict = field(default_factory=dict)
+
+
+class Workspace:
+    """The one folder the app reads and writes: ``uploads/`` (by content hash) and ``jobs/<random id>/``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.uploads = self.root / "uploads"
+        self.jobs = self.root / "jobs"
+        for folder in (self.uploads, self.jobs):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def keep_upload(self, path: str | Path | None) -> Path | None:
+        """A copy of an upload in a folder named by its content (keeping its name for titles and messages), so
+        the same file uploaded twice is the same path and its analysis is found again."""
+        if path is None:
+            return None
+        source = Path(path)
+        digest = hashlib.sha256()
+        with open(source, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        name = re.sub(r"[^\w.-]+", "_", source.name)[-80:] or "upload"
+        target = self.uploads / digest.hexdigest()[:32] / name
+        if not target.exists():
+            target.parent.mkdir(exist_ok=True)
+            partial = target.with_name(f".{uuid.uuid4().hex}.part")
+            shutil.copyfile(source, partial)
+            partial.replace(target)
+        return target
+
+    def new_job(self) -> Path:
+        folder = self.jobs / uuid.uuid4().hex
+        folder.mkdir()
+        return folder
+
+
+class DreamCache:
+    """The latest few ``LucidSonicDream`` objects by (song, stems, style), each with a lock: one render at a time
+    per object, and its analysis is kept between previews."""
+
+    def __init__(self, size: int = CACHED_DREAMS) -> None:
+        self._dreams: OrderedDict[tuple, tuple[LucidSonicDream, threading.Lock]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.size = size
+
+    def get(self, song: Path, stems: dict[str, Path | None], style: str, prompts: list[str] | None):
+        key = (song, tuple(sorted(stems.items())), style, tuple(prompts or ()))
+        with self._lock:
+            if key in self._dreams:
+                self._dreams.move_to_end(key)
+                return self._dreams[key]
+        dream = LucidSonicDream(song, style=style, prompts=prompts, **stems)
+        with self._lock:
+            self._dreams[key] = (dream, threading.Lock())
+            while len(self._dreams) > self.size:
+                self._dreams.popitem(last=False)
+            return self._dreams[key]
+
+
+class App:
+    """The app's state and handlers, apart from the page so they can be tested and called directly."""
+
+    def __init__(self, work_dir: Path | None = None) -> None:
+        self.workspace = Workspace(work_dir or cache_dir() / "ui")
+        self.dreams = DreamCache()
+        self.jobs: dict[str, multiprocessing.Process] = {}
+        self.cancelled: set[str] = set()
+
+    def warm_up(self) -> None:
+        """One tiny render of a synthesized clip: the first user's preview then finds the analysis code compiled
+        (librosa's numba functions take seconds the first time) and the encoder started once."""
+        from .demo import write_demo_song
+
+        job = self.workspace.new_job()
+        try:
+            song = write_demo_song(job / "warm-up.wav", seconds=2)
+            LucidSonicDream(song).hallucinate(job / "warm-up.mp4", fps=8, resolution=32, seed=0, beat_react=0.5,
+                                              sections=True, flash_strength=0.3)
+        finally:
+            shutil.rmtree(job, ignore_errors=True)
+
+    def inputs(self, song, stems: dict, settings: Settings) -> tuple[Path, dict[str, Path | None], list[str] | None]:
+        """The uploads kept in the work folder and checked as audio (a clear error for anything else)."""
+        if song is None:
+            raise ValueError("upload a song first")
+        kept = self.workspace.keep_upload(song)
+        readable_duration("Song", kept)
+        kept_stems = {}
+        for name, path in stems.items():
+            kept_stems[name] = self.workspace.keep_upload(path)
+            if kept_stems[name] is not None:
+                readable_duration(STEMS[name], kept_stems[name])
+        prompts = [line.strip() for line in settings.prompts.splitlines() if line.strip()] or None
+        return kept, kept_stems, prompts
+
+    def preview(self, song, stems: dict, settings: Settings, seconds: float = PREVIEW_SECONDS) -> tuple[str, str, str]:
+        """Render ``seconds`` from ``start`` at preview size; returns (video, signal plot, status)."""
+        song, stems, prompts = self.inputs(song, stems, settings)
+        output_audio = stems.pop("output_audio", None)
+        dream, lock = self.dreams.get(song, stems, settings.style, prompts)
+        job = self.workspace.new_job()
+        kwargs = {**settings.render, "duration": seconds, "output_audio": output_audio,
+                  "resolution": frame_size(settings.shape, PREVIEW_SIDE)}
+        started = time.perf_counter()
+        with lock:
+            video = dream.hallucinate(job / "preview.mp4", **kwargs)
+            plot = dream.plot_signals(job / "signals.png")
+            seed = dream.seed
+        return video, plot, f"Preview ready in {time.perf_counter() - started:.1f} s (seed {seed})."
+
+    def render(self, song, stems: dict, settings: Settings, session: str, on_progress=None) -> tuple[str, str]:
+        """Render the whole video in a child process (the server stays responsive, and a cancel stops it at
+        once); ``on_progress(done, total, what)`` is called as it goes. Returns (video, status)."""
+        song, stems, prompts = self.inputs(song, stems, settings)
+        job = self.workspace.new_job()
+        target = job / f"{song.stem[:12]}-dream.mp4"
+        kwargs = {**settings.render, "output_audio": stems.pop("output_audio", None),
+                  "resolution": frame_size(settings.shape, settings.size)}
+        context = multiprocessing.get_context("spawn")
+        messages = context.Queue()
+        process = context.Process(target=_render_job, daemon=True,
+                                  args=(song, stems, settings.style, prompts, target, kwargs, messages))
+        self.jobs[session] = process
+        self.cancelled.discard(session)
+        started = time.perf_counter()
+        process.start()
+        result = None
+        try:
+            while result is None:
+                try:
+                    message = messages.get(timeout=0.2)
+                except queue.Empty:
+                    if not process.is_alive():
+                        stopped = "the render was cancelled" if session in self.cancelled else \
+                            f"the render stopped (exit code {process.exitcode})"
+                        result = ("error", stopped)
+                    continue
+                if message[0] == "progress":
+                    if on_progress is not None:
+                        on_progress(*message[1:])
+                else:
+                    result = message
+        finally:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+            self.jobs.pop(session, None)
+        if result[0] == "error":
+            shutil.rmtree(job, ignore_errors=True)  # nothing half-written stays behind
+            raise RenderError(result[1])
+        return result[1], f"Rendered in {time.perf_counter() - started:.0f} s (seed {result[2]})."
+
+    def cancel(self, session: str) -> str:
+        process = self.jobs.get(session)
+        if process is None or not process.is_alive():
+            return "No render is running."
+        self.cancelled.add(session)
+        process.terminate()
+        return "Render cancelled."
+
+
+class RenderError(RuntimeError):
+    """A render in the background failed or was cancelled; the message says which and why."""
+
+
+def _render_job(song, stems, style, prompts, target, kwargs, messages) -> None:
+    """In the child process: render, reporting progress and the result through ``messages``."""
+    from tqdm.auto import tqdm
+
+    from . import dream as dream_module
+
+    class ReportingBar(tqdm):
+        def __init__(self, *args, **kw):
+            super().__init__(*args, **{**kw, "file": open(os.devnull, "w")})  # noqa: SIM115 (closed with the bar)
+
+        def update(self, n=1):
+            shown = super().update(n)
+            messages.put(("progress", self.n, self.total, self.desc))
+            return shown
+
+    dream_module.tqdm = ReportingBar
+    try:
+        dream = LucidSonicDream(song, style=style, prompts=prompts, **stems)
+        messages.put(("done", dream.hallucinate(target, **kwargs), dream.seed))
+    except USER_ERRORS as exc:
+        messages.put(("error", str(exc)))

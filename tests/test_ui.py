@@ -1,0 +1,188 @@
+"""The web app: its API through gradio_client, the `ui` command, and a real browser (Chromium via Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import C_MAJOR, chord_track, kick_track, probe, write
+
+gradio = pytest.importorskip("gradio")
+gradio_client = pytest.importorskip("gradio_client")
+
+from lucidsonicdreams import analysis  # noqa: E402
+from lucidsonicdreams.app import frame_size  # noqa: E402
+from lucidsonicdreams.ui import serve  # noqa: E402
+
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "ui.png"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    work = tmp_path_factory.mktemp("ui-work")
+    port = free_port()
+    page = serve("127.0.0.1", port, work, block=False)
+    yield f"http://127.0.0.1:{port}/", work
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return gradio_client.Client(server[0], verbose=False)
+
+
+@pytest.fixture(scope="module")
+def song_file(tmp_path_factory) -> Path:
+    seconds = 8.0
+    y = 0.8 * kick_track([0.5 * k for k in range(1, 16)], seconds) + 0.2 * chord_track(C_MAJOR, seconds)
+    return write(tmp_path_factory.mktemp("ui-song") / "song.wav", y)
+
+
+def test_frame_size_presets():
+    assert frame_size("square", 256) == (256, 256)
+    assert frame_size("16:9", 256) == (456, 256)
+    assert frame_size("9:16", 256) == (256, 456)
+    with pytest.raises(ValueError, match="shape"):
+        frame_size("4:3", 256)
+
+
+def test_preview_returns_h264_with_aac_and_a_signal_plot(client, song_file, server):
+    video, plot, status = client.predict(song=gradio_client.handle_file(str(song_file)), api_name="/preview")
+    info = probe(Path(video))
+    assert info["codec"] == "h264" and info["audio_codec"] == "aac"
+    assert len(info["frames"]) == 5 * 24 and (info["width"], info["height"]) == (256, 256)
+    assert Path(plot).stat().st_size > 10_000 and "Preview ready" in status
+    # Everything the server wrote is inside its work folder.
+    assert any(server[1].rglob("preview.mp4")) and any(server[1].rglob("signals.png"))
+
+
+def test_a_second_preview_of_the_same_upload_skips_decoding(client, song_file, monkeypatch):
+    client.predict(song=gradio_client.handle_file(str(song_file)), api_name="/preview")
+    decoded = []
+    real = analysis.load_mono
+    monkeypatch.setattr(analysis, "load_mono", lambda *a, **k: decoded.append(a) or real(*a, **k))
+    video, _, _ = client.predict(song=gradio_client.handle_file(str(song_file)), pulse_react=1.5, flash_strength=0.4,
+                                 api_name="/preview")
+    assert decoded == [] and len(probe(Path(video))["frames"]) == 120
+
+
+def test_a_text_file_as_song_is_a_clear_error_and_the_server_keeps_serving(client, song_file, tmp_path):
+    text = tmp_path / "notes.wav"
+    text.write_text("these are not sounds")
+    with pytest.raises(gradio_client.exceptions.AppError, match="Song: cannot read audio"):
+        client.predict(song=gradio_client.handle_file(str(text)), api_name="/preview")
+    with pytest.raises(gradio_client.exceptions.AppError, match="fps"):
+        client.predict(song=gradio_client.handle_file(str(song_file)), fps=0, api_name="/preview")
+    video, _, _ = client.predict(song=gradio_client.handle_file(str(song_file)), api_name="/preview")
+    assert Path(video).is_file()
+
+
+def test_render_with_progress_and_cancel(client, song_file, server):
+    job = client.submit(song=gradio_client.handle_file(str(song_file)), size=64, duration=2, api_name="/render")
+    video, download, status = job.result(timeout=300)
+    info = probe(Path(video))
+    assert len(info["frames"]) == 48 and (info["width"], info["height"]) == (64, 64) and "Rendered" in status
+    assert Path(download).read_bytes() == Path(video).read_bytes()
+
+    long = client.submit(song=gradio_client.handle_file(str(song_file)), size=512, fps=60, api_name="/render")
+    time.sleep(8)
+    assert client.predict(api_name="/cancel") in ("Render cancelled.", "No render is running.")
+    with pytest.raises(Exception, match="cancelled"):
+        long.result(timeout=120)
+    # No half-written video is left in the work folder.
+    assert not [p for p in server[1].rglob("*.mp4") if "-dream" in p.name and p.stat().st_size == 0]
+    assert not list(server[1].rglob("*.part"))
+
+
+def test_the_ui_command_serves_on_loopback_and_stops_on_ctrl_c(tmp_path):
+    port = free_port()
+    env = {**os.environ, "LUCIDSONICDREAMS_CACHE": str(tmp_path / "cache")}
+    process = subprocess.Popen([sys.executable, "-m", "lucidsonicdreams", "ui", "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while not any(url in line for line in lines):
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail(f"the app did not serve within 90 s: {''.join(lines)}")
+            time.sleep(0.5)
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+        outside = _non_loopback_address()
+        if outside is not None:
+            with pytest.raises(OSError), socket.create_connection((outside, port), timeout=2):
+                pass
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        reader.join(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = "".join(lines)
+    assert process.returncode == 0 and "Traceback" not in output
+    assert (tmp_path / "cache" / "ui" / "jobs").is_dir()  # the default work folder is in the cache
+
+
+def _non_loopback_address() -> str | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+            address = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_in_a_real_browser_upload_preview_and_a_playable_video(server, song_file):
+    playwright = pytest.importorskip("playwright.sync_api")
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server[0])
+            page.get_by_text("Song", exact=True).first.wait_for()
+            page.locator("input[type=file]").first.set_input_files(str(song_file))  # the first upload is "Song"
+            page.wait_for_timeout(1000)
+            page.get_by_role("button", name="Preview").click()
+            video = page.locator("video").first
+            video.wait_for(state="attached", timeout=120_000)
+            duration = page.wait_for_function(
+                "() => { const v = document.querySelector('video'); return v && v.readyState >= 1 && v.duration }",
+                timeout=120_000).json_value()
+            assert 4.5 < duration < 5.5
+            page.wait_for_timeout(500)
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
+    assert SCREENSHOT.stat().st_size > 20_000
+    assert np.frombuffer(SCREENSHOT.read_bytes()[:8], dtype=np.uint8).tolist()[:4] == [137, 80, 78, 71]
