@@ -292,9 +292,14 @@ class TrackAnalysis:
 
     def amplitude(self, part: Part, fps: float, n_frames: int, n_mels: int = 128) -> np.ndarray:
         """Per-frame amplitude in [0, 1], shape (n_frames,): 0.4's loudest mel band, min-max normalised."""
-        key = ("amplitude", part, fps, n_frames, n_mels)
+        return self.cached(("amplitude", part, fps, n_frames, n_mels),
+                           lambda: normalize(sample_at_frames(self.grid(part, n_mels), fps, n_frames)))
+
+    def cached(self, key: tuple, compute):
+        """``compute()``, worked out once per key for this excerpt (for results derived from its analysis, such
+        as beats and sections)."""
         if key not in self._signals:
-            self._signals[key] = normalize(sample_at_frames(self.grid(part, n_mels), fps, n_frames))
+            self._signals[key] = compute()
         return self._signals[key]
 
     def chroma_grid(self) -> np.ndarray:

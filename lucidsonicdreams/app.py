@@ -158,11 +158,12 @@ class App:
         output_audio = stems.pop("output_audio", None)
         dream, lock = self.dreams.get(song, stems, settings.style, prompts)
         job = self.workspace.new_job()
-        kwargs = {**settings.render, "duration": seconds, "output_audio": output_audio,
+        kwargs = {**settings.render, "output_audio": output_audio,
                   "resolution": frame_size(settings.shape, PREVIEW_SIDE)}
         started = time.perf_counter()
         with lock:
-            video = dream.hallucinate(job / "preview.mp4", **kwargs)
+            # An excerpt of the whole render (its beats, sections and vectors), from Start.
+            video = dream.preview(job / "preview.mp4", seconds=seconds, **kwargs)
             plot = dream.plot_signals(job / "signals.png")
             seed = dream.seed
         return video, plot, f"Preview ready in {time.perf_counter() - started:.1f} s (seed {seed})."

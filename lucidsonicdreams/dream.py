@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import shutil
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +35,19 @@ _VECTOR_COPIES = 4
 class _Effect:
     effect: EffectsGenerator
     amplitude: np.ndarray
+
+
+@dataclass
+class _Plan:
+    """A render ready to draw: its settings, style, vectors and effects for every frame of the part."""
+
+    job: settings.RenderSettings
+    style: Style
+    options: RenderOptions
+    vectors: Vectors
+    effects: list[_Effect]
+    length: float  # seconds
+    n_frames: int
 
 
 class LucidSonicDream:
@@ -149,7 +163,32 @@ class LucidSonicDream:
         """
         arguments = dict(locals())
         del arguments["self"]
-        job = settings.parse(**arguments)
+        plan = self._plan(settings.parse(**arguments))
+        self._render(plan, 0, plan.n_frames)
+        return str(plan.job.output.file)
+
+    def preview(self, file_name: str | Path, at: float | None = None, seconds: float = 5.0, **render) -> str:
+        """Render ``seconds`` of the video from ``at`` (seconds into the song; default: ``start``) exactly as
+        ``hallucinate(file_name, **render)`` would draw them, and return its path.
+
+        The analysis (beats and sections included) and the vectors are those of the whole render, so a preview
+        is a true excerpt; the analysis is kept for the next preview and for the render. ``render`` takes every
+        ``hallucinate`` argument.
+        """
+        plan = self._plan(settings.parse(**{**_HALLUCINATE_DEFAULTS, **_known(render), "file_name": file_name}))
+        out = plan.job.output
+        at = out.start if at is None else validation.number("at", at, low=out.start)
+        seconds = validation.number("seconds", seconds, low=0, low_open=True)
+        first = int(round((at - out.start) * out.fps))
+        if first >= plan.n_frames:
+            raise ValueError(f"at={at:g} s is past the end of the part to render "
+                             f"({out.start + plan.length:.2f} s)")
+        self._render(plan, first, min(plan.n_frames, first + max(1, int(round(seconds * out.fps)))))
+        return str(out.file)
+
+    def _plan(self, job: settings.RenderSettings) -> _Plan:
+        """Everything a render needs before its first frame: inputs checked, style loaded, audio analysed, vectors
+        composed."""
         out = job.output
         effects = self._effects(job.effects)
         inputs = {"song": self.song, "pulse_audio": self.pulse_audio, "motion_audio": self.motion_audio,
@@ -193,11 +232,8 @@ class LucidSonicDream:
             bar.update()
         vectors = compose(self.signals, job, draws, dim, style.num_possible_classes)
         self.classes, self._vectors = vectors.class_order, vectors
-
         frame_effects = [_Effect(fx, amplitude) for fx, amplitude in zip(effects, self.signals.effects)]
-        audio = AudioTrack(out.audio or self.song, out.start, length)
-        self._render(style, options, vectors.noise, vectors.classes, frame_effects, out, audio)
-        return str(out.file)
+        return _Plan(job, style, options, vectors, frame_effects, length, n_frames)
 
     def plot_signals(self, path: str | Path) -> str:
         """Draw the signals that drove the latest render into one PNG and return its path.
@@ -231,9 +267,15 @@ class LucidSonicDream:
                 ))
         return effects + chosen.custom
 
-    def _render(self, style: Style, options: RenderOptions, noise: np.ndarray, class_vecs: np.ndarray,
-                effects: list[_Effect], out: settings.Output, audio: AudioTrack) -> None:
-        """Generate batches on this thread while a worker applies effects and feeds the encoder."""
+    def _render(self, plan: _Plan, first: int, end: int) -> None:
+        """Frames ``[first, end)`` of the plan with their audio. Batches are generated on this thread while a
+        worker applies effects and feeds the encoder."""
+        out = plan.job.output
+        style, options, effects = plan.style, plan.options, plan.effects
+        noise, class_vecs = plan.vectors.noise[first:end], plan.vectors.classes[first:end]
+        whole = (first, end) == (0, plan.n_frames)
+        audio = AudioTrack(out.audio or self.song, out.start + first / out.fps,
+                           plan.length if whole else (end - first) / out.fps)
         size, fps, batch_size, target = out.size, out.fps, out.batch_size, out.file
         n_frames = len(noise)
         digits = len(str(n_frames - 1))
@@ -243,11 +285,11 @@ class LucidSonicDream:
             shutil.rmtree(partial_dir, ignore_errors=True)
             partial_dir.mkdir()
 
-        def finish(images: np.ndarray, first: int, writer: VideoWriter) -> int:
+        def finish(images: np.ndarray, lo: int, writer: VideoWriter) -> int:
             for j, frame in enumerate(images):
-                index = first + j
+                index = lo + j  # within the window; first + index within the whole part
                 for fx in effects:
-                    frame = fx.effect.apply(frame, fx.amplitude[index])
+                    frame = fx.effect.apply(frame, fx.amplitude[first + index])
                 frame = fit_frame(frame, size)
                 if partial_dir is not None:
                     Image.fromarray(frame).save(partial_dir / f"{index:0{digits}d}.png")
@@ -284,3 +326,15 @@ class LucidSonicDream:
             if partial_dir is not None and partial_dir.exists():
                 shutil.rmtree(partial_dir, ignore_errors=True)
 
+
+_HALLUCINATE_DEFAULTS = {name: p.default
+                         for name, p in inspect.signature(LucidSonicDream.hallucinate).parameters.items()
+                         if name not in ("self", "file_name")}
+
+
+def _known(render: dict) -> dict:
+    """``render`` if every key is a ``hallucinate`` argument (preview() forwards them)."""
+    unknown = sorted(set(render) - set(_HALLUCINATE_DEFAULTS))
+    if unknown:
+        raise TypeError(f"preview() got arguments that hallucinate() does not take: {', '.join(unknown)}")
+    return render

@@ -65,10 +65,11 @@ def plot_signals(
         heat.set_yticks(range(len(shown)), [str(c) for c in shown], fontsize=7)
         heat.set_ylabel("class weights")
     for ax in axes:
-        for t in signals.beat_times:
-            ax.axvline(t, color="tab:green", alpha=0.25, linewidth=0.6)
-        for t in signals.section_times:
-            ax.axvline(t, color="black", linewidth=1.6, linestyle="--")
+        # One collection per kind (not a line per beat): a long song has hundreds of beats.
+        ax.vlines(signals.beat_times, 0, 1, transform=ax.get_xaxis_transform(), color="tab:green", alpha=0.25,
+                  linewidth=0.6)
+        ax.vlines(signals.section_times, 0, 1, transform=ax.get_xaxis_transform(), color="black", linewidth=1.6,
+                  linestyle="--")
     axes[-1].set_xlabel("song time (s) · green: beats · dashed: section boundaries")
     axes[-1].set_xlim(times[0], times[-1] + 1 / signals.fps)
     fig.tight_layout()

@@ -103,8 +103,10 @@ def route_signals(
     if structure:
         # Hits are the onsets of the pulse's audio as a whole: the attacks of every instrument, drums included.
         hits = hit_strength(peak_at_frames(track(routing.pulse[0]).grid("onset", n_mels), fps, n_frames))
-        beats = track_beats(song_track.grid("onset", n_mels))
-        sections = section_boundaries(song_track.chroma_grid(), song_track.grid("timbre", n_mels), beats)
+        # Beats and sections do not depend on the frame rate: found once per excerpt, for every later render.
+        beats = song_track.cached(("beats", n_mels), lambda: track_beats(song_track.grid("onset", n_mels)))
+        sections = song_track.cached(("sections", n_mels), lambda: section_boundaries(
+            song_track.chroma_grid(), song_track.grid("timbre", n_mels), beats))
     return Signals(
         fps=fps,
         start=start,

@@ -404,3 +404,20 @@ def test_render_options_reach_every_style_as_arguments(song, tmp_path):
 def test_a_style_object_must_be_a_style(song):
     with pytest.raises(TypeError, match="style must be a style name, a model file path, a Style or a function"):
         LucidSonicDream(song, style=42)
+
+
+def test_a_preview_is_an_exact_excerpt_of_the_render(song, tmp_path):
+    """preview(at, seconds) draws the very frames hallucinate() draws at those times (same seed), from the same
+    analysis, which it keeps for the render."""
+    dream = LucidSonicDream(song)
+    settings = dict(fps=10, resolution=24, seed=4, beat_react=0.5, sections=True, flash_strength=0.4, batch_size=3)
+    preview = dream.preview(tmp_path / "p.mp4", at=1.2, seconds=1.0, save_frames=True, **settings)
+    assert len(probe(preview)["frames"]) == 10
+    dream.hallucinate(tmp_path / "full.mp4", save_frames=True, **settings)
+    full = sorted((tmp_path / "full_frames").glob("*.png"))
+    part = sorted((tmp_path / "p_frames").glob("*.png"))
+    assert [p.read_bytes() for p in part] == [p.read_bytes() for p in full[12:22]]
+    with pytest.raises(ValueError, match="past the end"):
+        dream.preview(tmp_path / "late.mp4", at=60, **settings)
+    with pytest.raises(TypeError, match="hallucinate\\(\\) does not take: colour"):
+        dream.preview(tmp_path / "x.mp4", colour=3)
