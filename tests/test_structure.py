@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import librosa
 import numpy as np
 import pytest
 from conftest import chord_track, kick_track, write
 
-from lucidsonicdreams.analysis import ANALYSIS_SR, TrackAnalysis
+from lucidsonicdreams.analysis import ANALYSIS_SR, GRID_SECONDS, HOP, TrackAnalysis
 from lucidsonicdreams.structure import section_boundaries, track_beats
 
 SR = 44100
@@ -59,3 +60,18 @@ def test_silence_and_a_drone_have_no_beats_and_one_section(tmp_path, kind):
     beats, boundaries = structure_of(write(tmp_path / f"{kind}.wav", y), seconds)
     assert len(beats.frames) == 0 and beats.tempo == 0
     assert len(boundaries) == 0
+
+
+@pytest.mark.parametrize("bpm", [87.0, 128.0, 151.0])
+def test_the_strided_tempogram_gives_librosas_tempo(bpm):
+    """The tempo from every TEMPO_STRIDE-th tempogram column equals librosa's from every column."""
+    from lucidsonicdreams.structure import _tempogram
+
+    rng = np.random.default_rng(int(bpm))
+    n = int(90 / GRID_SECONDS)
+    onset = rng.gamma(1.0, 0.3, n)
+    period = 60 / bpm / GRID_SECONDS
+    onset[np.round(np.arange(0, n - 1, period)).astype(int)] += rng.uniform(2, 4, len(np.arange(0, n - 1, period)))
+    theirs = librosa.feature.tempo(onset_envelope=onset, sr=ANALYSIS_SR, hop_length=HOP)[0]
+    ours = librosa.feature.tempo(tg=_tempogram(onset), sr=ANALYSIS_SR, hop_length=HOP)[0]
+    assert ours == pytest.approx(theirs, rel=1e-9) and theirs == pytest.approx(bpm, rel=0.03)
