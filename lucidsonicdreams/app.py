@@ -52,6 +52,7 @@ class Settings:
     """The form, as ``hallucinate`` keyword arguments plus what the app itself needs."""
 
     style: str = "cppn"
+    model_upload: bool = False  # style is the path of an uploaded model file
     prompts: str = ""
     shape: str = "square"
     size: int = 512
@@ -139,7 +140,8 @@ class App:
             shutil.rmtree(job, ignore_errors=True)
 
     def inputs(self, song, stems: dict, settings: Settings) -> tuple[Path, dict[str, Path | None], list[str] | None]:
-        """The uploads kept in the work folder and checked as audio (a clear error for anything else)."""
+        """The uploads kept in the work folder and checked as audio (a clear error for anything else). An uploaded
+        model file is kept there too (``settings.style`` then names it)."""
         if song is None:
             raise ValueError("upload a song first")
         kept = self.workspace.keep_upload(song)
@@ -149,6 +151,9 @@ class App:
             kept_stems[name] = self.workspace.keep_upload(path)
             if kept_stems[name] is not None:
                 readable_duration(STEMS[name], kept_stems[name])
+        if settings.model_upload:
+            settings.style = str(self.workspace.keep_upload(settings.style))
+            settings.model_upload = False
         prompts = [line.strip() for line in settings.prompts.splitlines() if line.strip()] or None
         return kept, kept_stems, prompts
 

@@ -69,8 +69,8 @@ def _settings(names: "list[str]", values: tuple, style: str, model_file, prompts
         render["seed"] = None if render["seed"] < 0 else int(render["seed"])
     if render.get("batch_size") is not None:
         render["batch_size"] = int(render["batch_size"])
-    return Settings(style=str(model_file) if model_file else style or "cppn", prompts=prompts or "", shape=shape,
-                    size=int(size or 512), render=render)
+    return Settings(style=str(model_file) if model_file else style or "cppn", model_upload=bool(model_file),
+                    prompts=prompts or "", shape=shape, size=int(size or 512), render=render)
 
 
 def build_page(app: App):

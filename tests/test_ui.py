@@ -186,3 +186,14 @@ def test_in_a_real_browser_upload_preview_and_a_playable_video(server, song_file
             browser.close()
     assert SCREENSHOT.stat().st_size > 20_000
     assert np.frombuffer(SCREENSHOT.read_bytes()[:8], dtype=np.uint8).tolist()[:4] == [137, 80, 78, 71]
+
+
+def test_a_model_file_upload_is_the_style(client, song_file, server, tmp_path):
+    from test_models import tf_file
+
+    model = tf_file(tmp_path / "tiny-stylegan2.pkl")
+    video, _, status = client.predict(song=gradio_client.handle_file(str(song_file)),
+                                      model_file=gradio_client.handle_file(str(model)), api_name="/preview")
+    info = probe(Path(video))
+    assert (info["width"], info["height"]) == (256, 256) and len(info["frames"]) == 120
+    assert list(server[1].glob("uploads/*/tiny-stylegan2.pkl"))
