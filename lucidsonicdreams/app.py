@@ -24,7 +24,7 @@ from pathlib import Path
 from . import validation
 from .audio import readable_duration
 from .cache import cache_dir
-from .dream import LucidSonicDream
+from .dream import LucidSonicDream, render_settings
 from .errors import LucidSonicDreamsError
 
 PREVIEW_SECONDS = 5.0
@@ -52,7 +52,7 @@ class Settings:
     """The form, as ``hallucinate`` keyword arguments plus what the app itself needs."""
 
     style: str = "cppn"
-    model_upload: bool = False  # style is the path of an uploaded model file
+    model_upload: bool = False  # style is the path of an uploaded model file (kept in the work folder)
     prompts: str = ""
     shape: str = "square"
     size: int = 512
@@ -139,9 +139,9 @@ class App:
         finally:
             shutil.rmtree(job, ignore_errors=True)
 
-    def inputs(self, song, stems: dict, settings: Settings) -> tuple[Path, dict[str, Path | None], list[str] | None]:
-        """The uploads kept in the work folder and checked as audio (a clear error for anything else). An uploaded
-        model file is kept there too (``settings.style`` then names it)."""
+    def _prepare(self, song, stems: dict, settings: Settings, target: Path, side: int) -> tuple:
+        """Uploads kept in the work folder and checked as audio, an uploaded model file kept too, and every render
+        setting checked, all before anything slow. Returns (song, stems, style, prompts, hallucinate kwargs)."""
         if song is None:
             raise ValueError("upload a song first")
         kept = self.workspace.keep_upload(song)
@@ -151,40 +151,45 @@ class App:
             kept_stems[name] = self.workspace.keep_upload(path)
             if kept_stems[name] is not None:
                 readable_duration(STEMS[name], kept_stems[name])
-        if settings.model_upload:
-            settings.style = str(self.workspace.keep_upload(settings.style))
-            settings.model_upload = False
+        style = str(self.workspace.keep_upload(settings.style)) if settings.model_upload else settings.style
         prompts = [line.strip() for line in settings.prompts.splitlines() if line.strip()] or None
-        return kept, kept_stems, prompts
+        kwargs = {**settings.render, "output_audio": kept_stems.pop("output_audio", None),
+                  "resolution": frame_size(settings.shape, side)}
+        render_settings(target, **kwargs)
+        return kept, kept_stems, style, prompts, kwargs
 
     def preview(self, song, stems: dict, settings: Settings, seconds: float = PREVIEW_SECONDS) -> tuple[str, str, str]:
-        """Render ``seconds`` from ``start`` at preview size; returns (video, signal plot, status)."""
-        song, stems, prompts = self.inputs(song, stems, settings)
-        output_audio = stems.pop("output_audio", None)
-        dream, lock = self.dreams.get(song, stems, settings.style, prompts)
+        """Render ``seconds`` from ``start`` at preview size, an excerpt of the whole render (its beats, sections
+        and vectors); returns (video, signal plot, status)."""
         job = self.workspace.new_job()
-        kwargs = {**settings.render, "output_audio": output_audio,
-                  "resolution": frame_size(settings.shape, PREVIEW_SIDE)}
+        target = job / "preview.mp4"
         started = time.perf_counter()
-        with lock:
-            # An excerpt of the whole render (its beats, sections and vectors), from Start.
-            video = dream.preview(job / "preview.mp4", seconds=seconds, **kwargs)
-            plot = dream.plot_signals(job / "signals.png")
-            seed = dream.seed
+        try:
+            song, stems, style, prompts, kwargs = self._prepare(song, stems, settings, target, PREVIEW_SIDE)
+            dream, lock = self.dreams.get(song, stems, style, prompts)
+            with lock:
+                video = dream.preview(target, seconds=seconds, **kwargs)
+                plot = dream.plot_signals(job / "signals.png")
+                seed = dream.seed
+        except BaseException:
+            shutil.rmtree(job, ignore_errors=True)  # a failed preview leaves nothing behind
+            raise
         return video, plot, f"Preview ready in {time.perf_counter() - started:.1f} s (seed {seed})."
 
     def render(self, song, stems: dict, settings: Settings, session: str, on_progress=None) -> tuple[str, str]:
         """Render the whole video in a child process (the server stays responsive, and a cancel stops it at
         once); ``on_progress(done, total, what)`` is called as it goes. Returns (video, status)."""
-        song, stems, prompts = self.inputs(song, stems, settings)
         job = self.workspace.new_job()
-        target = job / f"{song.stem[:12]}-dream.mp4"
-        kwargs = {**settings.render, "output_audio": stems.pop("output_audio", None),
-                  "resolution": frame_size(settings.shape, settings.size)}
+        target = job / f"{Path(song or 'song').stem[:12]}-dream.mp4"
+        try:
+            song, stems, style, prompts, kwargs = self._prepare(song, stems, settings, target, settings.size)
+        except BaseException:
+            shutil.rmtree(job, ignore_errors=True)
+            raise
         context = multiprocessing.get_context("spawn")
         messages = context.Queue()
         process = context.Process(target=_render_job, daemon=True,
-                                  args=(song, stems, settings.style, prompts, target, kwargs, messages))
+                                  args=(song, stems, style, prompts, target, kwargs, messages))
         self.jobs[session] = process
         self.cancelled.discard(session)
         started = time.perf_counter()
@@ -234,9 +239,13 @@ def _render_job(song, stems, style, prompts, target, kwargs, messages) -> None:
 
     from . import dream as dream_module
 
+    nowhere = open(os.devnull, "w")  # noqa: SIM115 (the child process ends with the render)
+
     class ReportingBar(tqdm):
+        """The render's progress bars, reported to the server instead of printed."""
+
         def __init__(self, *args, **kw):
-            super().__init__(*args, **{**kw, "file": open(os.devnull, "w")})  # noqa: SIM115 (closed with the bar)
+            super().__init__(*args, **{**kw, "file": nowhere})
 
         def update(self, n=1):
             shown = super().update(n)

@@ -68,10 +68,8 @@ class DiffusionStyle(Style):
         guidance_scale: float = 0.0,
         device: str | None = None,
     ) -> None:
-        self.prompts = check_prompts(prompts)
-        if negative_prompt is not None and not isinstance(negative_prompt, str):
-            raise TypeError(f"negative_prompt must be a string or None, got {negative_prompt!r}")
-        self.negative_prompt = negative_prompt
+        self.prompts = validation.prompts(prompts)
+        self.negative_prompt = validation.text("negative_prompt", negative_prompt, optional=True)
         self.steps = validation.number("steps", steps, low=1, high=_MAX_STEPS, integer=True)
         self.guidance_scale = validation.number("guidance_scale", guidance_scale, low=0, high=100)
         self.device = resolve_device(device)
@@ -158,18 +156,6 @@ class DiffusionStyle(Style):
 
     def __repr__(self) -> str:
         return f"DiffusionStyle({len(self.prompts)} prompts, steps={self.steps}, guidance={self.guidance_scale})"
-
-
-def check_prompts(prompts: object) -> list[str]:
-    """A non-empty list of non-empty prompts (one string counts as one prompt)."""
-    if isinstance(prompts, str):
-        prompts = [prompts]
-    if not isinstance(prompts, Sequence) or len(prompts) == 0:
-        raise TypeError(f"prompts must be a non-empty list of strings, got {prompts!r}")
-    for prompt in prompts:
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise ValueError(f"every prompt must be a non-empty string, got {prompt!r}")
-    return list(prompts)
 
 
 def resolve_model(model: object) -> tuple[str | Path, int | None]:

@@ -48,6 +48,7 @@ class _Plan:
     effects: list[_Effect]
     length: float  # seconds
     n_frames: int
+    window: tuple[int, int]  # the frames to draw: [first, end)
 
 
 class LucidSonicDream:
@@ -95,7 +96,7 @@ class LucidSonicDream:
         self.flash_audio = validation.audio_file("flash_audio", flash_audio, optional=True)
         check_style(style, input_shape, num_possible_classes, prompts)
         self.style = style
-        self.prompts = None if prompts is None else list([prompts] if isinstance(prompts, str) else prompts)
+        self.prompts = None if prompts is None else validation.prompts(prompts)
         self.input_shape = input_shape
         self.num_possible_classes = num_possible_classes
         self.device = resolve_device(device)
@@ -164,7 +165,7 @@ class LucidSonicDream:
         arguments = dict(locals())
         del arguments["self"]
         plan = self._plan(settings.parse(**arguments))
-        self._render(plan, 0, plan.n_frames)
+        self._render(plan)
         return str(plan.job.output.file)
 
     def preview(self, file_name: str | Path, at: float | None = None, seconds: float = 5.0, **render) -> str:
@@ -175,20 +176,18 @@ class LucidSonicDream:
         is a true excerpt; the analysis is kept for the next preview and for the render. ``render`` takes every
         ``hallucinate`` argument.
         """
-        plan = self._plan(settings.parse(**{**_HALLUCINATE_DEFAULTS, **_known(render), "file_name": file_name}))
-        out = plan.job.output
+        job = render_settings(file_name, **render)
+        out = job.output
         at = out.start if at is None else validation.number("at", at, low=out.start)
         seconds = validation.number("seconds", seconds, low=0, low_open=True)
-        first = int(round((at - out.start) * out.fps))
-        if first >= plan.n_frames:
-            raise ValueError(f"at={at:g} s is past the end of the part to render "
-                             f"({out.start + plan.length:.2f} s)")
-        self._render(plan, first, min(plan.n_frames, first + max(1, int(round(seconds * out.fps)))))
+        plan = self._plan(job, window=(at - out.start, seconds))
+        self._render(plan)
         return str(out.file)
 
-    def _plan(self, job: settings.RenderSettings) -> _Plan:
+    def _plan(self, job: settings.RenderSettings, window: tuple[float, float] | None = None) -> _Plan:
         """Everything a render needs before its first frame: inputs checked, style loaded, audio analysed, vectors
-        composed."""
+        composed. ``window`` = (offset into the part, seconds) limits the frames to draw (checked before any
+        decoding); by default all of them."""
         out = job.output
         effects = self._effects(job.effects)
         inputs = {"song": self.song, "pulse_audio": self.pulse_audio, "motion_audio": self.motion_audio,
@@ -204,6 +203,13 @@ class LucidSonicDream:
         n_frames = int(round(length * out.fps))
         if n_frames < 1:
             raise ValueError(f"the part to render ({length:.3f} s) is shorter than one frame at fps={out.fps:g}")
+        frames = (0, n_frames)
+        if window is not None:
+            first = int(round(window[0] * out.fps))
+            if first >= n_frames:
+                raise ValueError(f"at={out.start + window[0]:g} s is past the end of the part to render "
+                                 f"({out.start + length:.2f} s)")
+            frames = (first, min(n_frames, first + max(1, int(round(window[1] * out.fps)))))
 
         self.seed = int(np.random.SeedSequence().entropy % 2**63) if out.seed is None else out.seed
         draws = Draws.from_seed(self.seed)
@@ -233,7 +239,7 @@ class LucidSonicDream:
         vectors = compose(self.signals, job, draws, dim, style.num_possible_classes)
         self.classes, self._vectors = vectors.class_order, vectors
         frame_effects = [_Effect(fx, amplitude) for fx, amplitude in zip(effects, self.signals.effects)]
-        return _Plan(job, style, options, vectors, frame_effects, length, n_frames)
+        return _Plan(job, style, options, vectors, frame_effects, length, n_frames, frames)
 
     def plot_signals(self, path: str | Path) -> str:
         """Draw the signals that drove the latest render into one PNG and return its path.
@@ -267,10 +273,11 @@ class LucidSonicDream:
                 ))
         return effects + chosen.custom
 
-    def _render(self, plan: _Plan, first: int, end: int) -> None:
-        """Frames ``[first, end)`` of the plan with their audio. Batches are generated on this thread while a
-        worker applies effects and feeds the encoder."""
+    def _render(self, plan: _Plan) -> None:
+        """The plan's frames (its window) with their audio. Batches are generated on this thread while a worker
+        applies effects and feeds the encoder."""
         out = plan.job.output
+        first, end = plan.window
         style, options, effects = plan.style, plan.options, plan.effects
         noise, class_vecs = plan.vectors.noise[first:end], plan.vectors.classes[first:end]
         whole = (first, end) == (0, plan.n_frames)
@@ -332,9 +339,10 @@ _HALLUCINATE_DEFAULTS = {name: p.default
                          if name not in ("self", "file_name")}
 
 
-def _known(render: dict) -> dict:
-    """``render`` if every key is a ``hallucinate`` argument (preview() forwards them)."""
+def render_settings(file_name: str | Path, **render) -> settings.RenderSettings:
+    """``hallucinate``'s arguments (any of them; the rest at their defaults), checked and grouped, without
+    rendering: for checking a render that runs elsewhere, such as ``preview`` or the web app's background job."""
     unknown = sorted(set(render) - set(_HALLUCINATE_DEFAULTS))
     if unknown:
-        raise TypeError(f"preview() got arguments that hallucinate() does not take: {', '.join(unknown)}")
-    return render
+        raise TypeError(f"hallucinate() does not take: {', '.join(unknown)}")
+    return settings.parse(**{**_HALLUCINATE_DEFAULTS, **render, "file_name": file_name})

@@ -122,7 +122,7 @@ def parse(
         ),
         beat=Beat(react=number("beat_react", beat_react, low=0), sections=flag("sections", sections)),
         classes=Classes(
-            classes=_class_list_shape(classes),
+            classes=validation.class_list(classes, 0),  # its range is checked once the style is loaded
             dominant_first=flag("dominant_classes_first", dominant_classes_first),
             pitch_react=number("class_pitch_react", class_pitch_react, low=0),
             smooth_seconds=number("class_smooth_seconds", class_smooth_seconds, low=0),
@@ -139,11 +139,6 @@ def parse(
         ),
         truncation_psi=number("truncation_psi", truncation_psi),
     )
-
-
-def _class_list_shape(classes: object) -> list[int] | None:
-    """``classes`` as far as it can be checked before the style is known (its range is checked after)."""
-    return validation.class_list(classes, 0)
 
 
 def _custom_effects(custom_effects: object) -> list[EffectsGenerator]:

@@ -82,12 +82,12 @@ def check_style(style: object, input_shape: int | None, num_possible_classes: in
                 prompts: object = None) -> None:
     """Validate the ``style`` argument (and those that go with it) without loading anything."""
     if prompts is not None:
-        from .diffusion import check_prompts, resolve_model
+        from .diffusion import resolve_model
 
         if isinstance(style, Style) or callable(style) or is_builtin(style):
             raise ValueError("prompts are for diffusion styles: give a diffusion model as style (a catalog name "
                              "such as 'sd-turbo', a hub id or a diffusers folder), or leave prompts out")
-        check_prompts(prompts)
+        validation.prompts(prompts)
         resolve_model(style)
         return
     if isinstance(style, Style):

@@ -59,18 +59,19 @@ def _component(gr, kind: str, default, label: str, extra: dict):
     return gr.Number(value=default, label=label, **{k: v for k, v in extra.items() if k == "precision"})
 
 
-def _settings(names: "list[str]", values: tuple, style: str, model_file, prompts: str, shape: str,
-              size) -> Settings:
-    render = dict(zip(names, values))
+def _form(named: dict) -> tuple:
+    """The page's values by name as (song, stems, Settings)."""
+    render = {spec[0]: named[spec[0]] for spec in MAIN + ADVANCED}
     for name in _ZERO_IS_NONE:
-        if not render.get(name):
+        if not render[name]:
             render[name] = None
-    if render.get("seed") is not None:
-        render["seed"] = None if render["seed"] < 0 else int(render["seed"])
-    if render.get("batch_size") is not None:
-        render["batch_size"] = int(render["batch_size"])
-    return Settings(style=str(model_file) if model_file else style or "cppn", model_upload=bool(model_file),
-                    prompts=prompts or "", shape=shape, size=int(size or 512), render=render)
+    render["seed"] = None if render["seed"] is None or render["seed"] < 0 else int(render["seed"])
+    render["batch_size"] = int(render["batch_size"]) if render["batch_size"] is not None else None
+    model_file = named["model_file"]
+    settings = Settings(style=str(model_file) if model_file else named["style"] or "cppn",
+                        model_upload=bool(model_file), prompts=named["prompts"] or "", shape=named["shape"],
+                        size=int(named["size"] or 512), render=render)
+    return named["song"], {name: named[name] for name in STEMS}, settings
 
 
 def build_page(app: App):
@@ -80,7 +81,6 @@ def build_page(app: App):
     except ImportError:
         raise ImportError("the web app needs Gradio: pip install 'lucidsonicdreams[ui]'") from None
 
-    names = [spec[0] for spec in MAIN + ADVANCED]
     with gr.Blocks(title="Lucid Sonic Dreams") as page:
         gr.Markdown("# Lucid Sonic Dreams\nDrop a song, press **Preview** to try settings on a few seconds, then "
                     "**Render** the whole video.")
@@ -115,10 +115,7 @@ def build_page(app: App):
                     "shape": "square", "size": 512, **{spec[0]: spec[2] for spec in MAIN + ADVANCED}}
 
         def unpack(values):
-            named = dict(zip(defaults, values))
-            return (named["song"], {name: named[name] for name in STEMS},
-                    _settings(names, tuple(named[name] for name in names), named["style"], named["model_file"],
-                              named["prompts"], named["shape"], named["size"]))
+            return _form(dict(zip(defaults, values)))
 
         def preview(*values):
             try:

@@ -44,6 +44,28 @@ def optional_number(name: str, value: object, **bounds) -> float | None:
     return None if value is None else number(name, value, **bounds)
 
 
+def text(name: str, value: object, *, optional: bool = False) -> str | None:
+    """A non-empty string (or ``None`` when optional)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError(f"{name} must be a non-empty string{' or None' if optional else ''}, got {value!r}")
+    return value
+
+
+def prompts(value: object) -> list[str]:
+    """``prompts``: a non-empty list of non-empty strings (one string counts as one prompt)."""
+    if isinstance(value, str):
+        value = [value]
+    value = _as_list(value)
+    if not isinstance(value, Sequence) or len(value) == 0:
+        raise TypeError(f"prompts must be a non-empty list of strings, got {value!r}")
+    for prompt in value:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError(f"every prompt must be a non-empty string, got {prompt!r}")
+    return list(value)
+
+
 def function(name: str, value: object, parameters: tuple[str, ...]) -> Callable:
     """A callable that accepts ``parameters`` as keyword arguments.
 
