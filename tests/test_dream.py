@@ -417,7 +417,9 @@ def test_a_preview_is_an_exact_excerpt_of_the_render(song, tmp_path):
     full = sorted((tmp_path / "full_frames").glob("*.png"))
     part = sorted((tmp_path / "p_frames").glob("*.png"))
     assert [p.read_bytes() for p in part] == [p.read_bytes() for p in full[12:22]]
+    fresh = LucidSonicDream(song)
     with pytest.raises(ValueError, match="past the end"):
-        dream.preview(tmp_path / "late.mp4", at=60, **settings)
+        fresh.preview(tmp_path / "late.mp4", at=60, **settings)
+    assert fresh.signals is None and not (tmp_path / "late.mp4").exists()  # refused before any analysis
     with pytest.raises(TypeError, match="hallucinate\\(\\) does not take: colour"):
         dream.preview(tmp_path / "x.mp4", colour=3)

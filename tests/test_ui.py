@@ -81,13 +81,18 @@ def test_a_second_preview_of_the_same_upload_skips_decoding(client, song_file, m
     assert decoded == [] and len(probe(Path(video))["frames"]) == 120
 
 
-def test_a_text_file_as_song_is_a_clear_error_and_the_server_keeps_serving(client, song_file, tmp_path):
+def test_a_text_file_as_song_is_a_clear_error_and_the_server_keeps_serving(client, song_file, server, tmp_path):
     text = tmp_path / "notes.wav"
     text.write_text("these are not sounds")
     with pytest.raises(gradio_client.exceptions.AppError, match="Song: cannot read audio"):
         client.predict(song=gradio_client.handle_file(str(text)), api_name="/preview")
-    with pytest.raises(gradio_client.exceptions.AppError, match="fps"):
-        client.predict(song=gradio_client.handle_file(str(song_file)), fps=0, api_name="/preview")
+    jobs_before = set(server[1].glob("jobs/*"))
+    for endpoint in ("/preview", "/render"):
+        started = time.monotonic()
+        with pytest.raises(gradio_client.exceptions.AppError, match="fps must be in"):
+            client.predict(song=gradio_client.handle_file(str(song_file)), fps=0, api_name=endpoint)
+        assert time.monotonic() - started < 5  # refused before any analysis or background process
+    assert set(server[1].glob("jobs/*")) == jobs_before  # and nothing left behind
     video, _, _ = client.predict(song=gradio_client.handle_file(str(song_file)), api_name="/preview")
     assert Path(video).is_file()
 
