@@ -7,6 +7,7 @@ the exact frame times ``i / fps``. Audio below an absolute noise floor counts as
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -177,11 +178,24 @@ def separate(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     harmonic = _running_median(mag, SEPARATION_KERNEL, axis=1)
     percussive = _running_median(mag, SEPARATION_KERNEL, axis=0)
     parts = []
-    for mask in (librosa.util.softmask(harmonic, percussive, power=2, split_zeros=True),
-                 librosa.util.softmask(percussive, harmonic, power=2, split_zeros=True)):
+    for mask in _soft_masks(harmonic, percussive):
         parts.append(librosa.istft(stft * mask, n_fft=N_FFT, hop_length=SEPARATION_HOP, length=len(y),
                                    dtype=y.dtype))
     return parts[0], parts[1]
+
+
+def _soft_masks(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``librosa.util.softmask(a, b, power=2, split_zeros=True)`` and the same with ``a`` and ``b`` swapped, with
+    the same operations (so the same bits) but the shared terms computed once: a third of the separation time."""
+    scale = np.maximum(a, b)
+    zero = scale < np.finfo(scale.dtype).tiny
+    scale[zero] = 1
+    a_sq, b_sq = (a / scale) ** 2, (b / scale) ** 2
+    total = a_sq + b_sq
+    total[zero] = 1
+    a_mask, b_mask = a_sq / total, b_sq / total
+    a_mask[zero] = b_mask[zero] = 0.5
+    return a_mask, b_mask
 
 
 def chromagram(y: np.ndarray, tuning: float = 0.0) -> np.ndarray:
@@ -266,6 +280,7 @@ class TrackAnalysis:
     duration: float
     _grid: dict = field(default_factory=dict, repr=False)
     _signals: dict = field(default_factory=dict, repr=False)
+    _chroma_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property
     def samples(self) -> np.ndarray:
@@ -303,11 +318,28 @@ class TrackAnalysis:
         return self._signals[key]
 
     def chroma_grid(self) -> np.ndarray:
-        """Chroma on the analysis grid, [shape=(12, n_grid)]."""
-        if "chroma" not in self._grid:
-            tuning = estimate_tuning(self.samples)
-            self._grid["chroma"] = blockwise(self.samples, lambda y: chromagram(y, tuning))
+        """Chroma on the analysis grid, [shape=(12, n_grid)]. A second caller waits for the first one's result."""
+        with self._chroma_lock:
+            if "chroma" not in self._grid:
+                tuning = estimate_tuning(self.samples)
+                self._grid["chroma"] = blockwise(self.samples, lambda y: chromagram(y, tuning))
         return self._grid["chroma"]
+
+    def start_chroma(self) -> None:
+        """Work out the chroma in a background thread while the caller goes on (with the separation, say): on two
+        cores the two together take about a sixth less time, as parts of each leave the interpreter lock free.
+        A failure there is left for the caller's own :meth:`chroma_grid` call to meet and report."""
+        if "chroma" in self._grid:
+            return
+        self.samples  # decoded here, once, before two threads want it
+
+        def work() -> None:
+            try:
+                self.chroma_grid()
+            except BaseException:
+                pass  # raised again, with its traceback, when the render asks for the chroma
+
+        threading.Thread(target=work, name="chroma", daemon=True).start()
 
     def chroma(self, fps: float, n_frames: int) -> np.ndarray:
         """Per-frame chroma, shape (n_frames, 12), each row's strongest pitch near 1."""

@@ -127,15 +127,18 @@ class App:
         self.cancelled: set[str] = set()
 
     def warm_up(self) -> None:
-        """One tiny render of a synthesized clip: the first user's preview then finds the analysis code compiled
-        (librosa's numba functions take seconds the first time) and the encoder started once."""
+        """One tiny render and signal plot of a synthesized clip: the first user's preview then finds the analysis
+        code compiled (librosa's numba functions take seconds the first time), the encoder started once and the
+        plotting library loaded."""
         from .demo import write_demo_song
 
         job = self.workspace.new_job()
         try:
             song = write_demo_song(job / "warm-up.wav", seconds=2)
-            LucidSonicDream(song).hallucinate(job / "warm-up.mp4", fps=8, resolution=32, seed=0, beat_react=0.5,
-                                              sections=True, flash_strength=0.3)
+            dream = LucidSonicDream(song)
+            dream.hallucinate(job / "warm-up.mp4", fps=8, resolution=32, seed=0, beat_react=0.5, sections=True,
+                              flash_strength=0.3)
+            dream.plot_signals(job / "warm-up.png")
         finally:
             shutil.rmtree(job, ignore_errors=True)
 

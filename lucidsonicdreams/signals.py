@@ -98,6 +98,7 @@ def route_signals(
         return track(path).amplitude(part, fps, n_frames, n_mels)
 
     song_track = track(None)
+    track(routing.chroma).start_chroma()
     hits = np.zeros(n_frames)
     beats, sections = Beats(0.0, np.zeros(0, dtype=int)), np.zeros(0, dtype=int)
     if structure:
