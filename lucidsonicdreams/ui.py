@@ -89,7 +89,9 @@ def build_page(app: App):
                 song = gr.File(label="Song", type="filepath")
                 with gr.Accordion("Stems (optional)", open=False):
                     stems = [gr.File(label=label, type="filepath") for label in STEMS.values()]
-                style = gr.Dropdown(style_choices(), value="cppn", label="Style")
+                # A catalog name, or typed: a hub id or a local diffusers folder (with prompts below).
+                style = gr.Dropdown(style_choices(), value="cppn", allow_custom_value=True,
+                                    label="Style (a catalog name, a hub id or a model folder)")
                 model_file = gr.File(label="Or a model file (.pkl, .safetensors)", type="filepath")
                 prompts = gr.Textbox(label="Prompts (diffusion styles; one per line)", lines=3)
                 with gr.Row():

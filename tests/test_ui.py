@@ -202,3 +202,42 @@ def test_a_model_file_upload_is_the_style(client, song_file, server, tmp_path):
     info = probe(Path(video))
     assert (info["width"], info["height"]) == (256, 256) and len(info["frames"]) == 120
     assert list(server[1].glob("uploads/*/tiny-stylegan2.pkl"))
+
+
+def test_a_diffusion_style_with_prompts_through_the_app(client, song_file, tmp_path):
+    pytest.importorskip("diffusers")
+    from diffusion_files import write_tiny_pipeline
+
+    folder = write_tiny_pipeline(tmp_path / "tiny-sd")
+    with pytest.raises(gradio_client.exceptions.AppError, match="needs prompts"):
+        client.predict(song=gradio_client.handle_file(str(song_file)), style=str(folder), fps=4, api_name="/preview")
+    videos = {}
+    for prompts in ("a red sky\nthe deep sea", "a green forest\n\na yellow sun\n"):
+        video, plot, status = client.predict(song=gradio_client.handle_file(str(song_file)), style=str(folder),
+                                             prompts=prompts, fps=4, seed=3, api_name="/preview")
+        info = probe(Path(video))
+        assert len(info["frames"]) == 20 and (info["width"], info["height"]) == (256, 256)
+        assert "seed 3" in status and Path(plot).is_file()
+        videos[prompts] = np.stack(info["frames"]).astype(float)
+    first, second = videos.values()
+    assert np.abs(first - second).mean() > 2  # other prompts, other pictures (same seed, same song)
+
+
+def test_two_users_see_only_their_own_files_and_jobs(server, song_file, tmp_path):
+    url, work = server
+    alice, bob = gradio_client.Client(url, verbose=False), gradio_client.Client(url, verbose=False)
+    other = write(tmp_path / "other.wav", 0.5 * chord_track(C_MAJOR, 6.0))
+    a_video, a_plot, _ = alice.predict(song=gradio_client.handle_file(str(song_file)), fps=4, api_name="/preview")
+    b_video, b_plot, _ = bob.predict(song=gradio_client.handle_file(str(other)), fps=4, api_name="/preview")
+    # Each request writes into a job folder of its own, with an unguessable name.
+    def job_of(video: str) -> Path:
+        return next(p.parent for p in work.glob("jobs/*/preview.mp4") if p.read_bytes() == Path(video).read_bytes())
+
+    a_job, b_job = job_of(a_video), job_of(b_video)
+    assert a_job != b_job and len(a_job.name) >= 32 and len(b_job.name) >= 32
+    # Bob's cancel does not stop Alice's render, and she gets her own video.
+    job = alice.submit(song=gradio_client.handle_file(str(song_file)), size=64, duration=3, api_name="/render")
+    time.sleep(2)
+    assert bob.predict(api_name="/cancel") == "No render is running."
+    video, _, status = job.result(timeout=300)
+    assert "Rendered" in status and len(probe(Path(video))["frames"]) == 72
