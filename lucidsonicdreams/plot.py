@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from . import validation
 from .analysis import ANALYSIS_SR
+from .files import write_atomically
 from .signals import Signals
 
 WIDTH_PX = 1600
@@ -74,13 +73,5 @@ def plot_signals(
     axes[-1].set_xlim(times[0], times[-1] + 1 / signals.fps)
     fig.tight_layout()
 
-    # Written beside the target and renamed, so a failed plot never leaves half a file.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomically(path, lambda tmp: fig.savefig(tmp, format="png"))
     return path

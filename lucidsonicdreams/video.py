@@ -17,6 +17,7 @@ import numpy as np
 
 from .audio import ffmpeg_exe
 from .errors import EncoderError
+from .files import current_umask
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ class VideoWriter:
         if self.frames_written == 0:
             raise EncoderError(f"no frames were rendered for {str(self.path)!r}")
         # mkstemp makes the file private (0600); give the video the permissions any new file would get.
-        os.chmod(self._tmp, 0o666 & ~_current_umask())
+        os.chmod(self._tmp, 0o666 & ~current_umask())
         os.replace(self._tmp, self.path)
 
     def _ffmpeg_message(self) -> str:
@@ -140,9 +141,3 @@ class VideoWriter:
         if "No space left" in hint:
             hint += " (free some disk space, or write the video elsewhere)"
         return hint
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
