@@ -331,7 +331,7 @@ class TrackAnalysis:
         A failure there is left for the caller's own :meth:`chroma_grid` call to meet and report."""
         if "chroma" in self._grid:
             return
-        self.samples  # decoded here, once, before two threads want it
+        _ = self.samples  # decoded here, once, before two threads want it
 
         def work() -> None:
             try:

@@ -1,4 +1,4 @@
-"""Decoding audio files: duration probes and mono float32 excerpts at a chosen sample rate.
+"""Decoding audio files: duration probes and float32 excerpts (mono or every channel) at a chosen sample rate.
 
 libsndfile (through soundfile) reads wav, flac, ogg and mp3 quickly; anything else (m4a, aac, video files)
 is decoded by the ffmpeg binary that imageio-ffmpeg ships, so no system ffmpeg is needed.
@@ -63,12 +63,25 @@ def load_mono(path: str | Path, sr: int, start: float = 0.0, duration: float | N
     -------
     np.ndarray [shape=(n,), dtype=float32]
     """
+    return load_channels(path, sr, start, duration, mono=True)[0]
+
+
+def load_channels(path: str | Path, sr: int, start: float = 0.0, duration: float | None = None, *,
+                  mono: bool = False) -> np.ndarray:
+    """Decode ``[start, start + duration)`` seconds of a file at ``sr``, every channel (or mixed to mono).
+
+    Returns
+    -------
+    np.ndarray [shape=(channels, n), dtype=float32]
+    """
     try:
         y, native_sr = _read_soundfile(path, start, duration)
     except (soundfile.LibsndfileError, RuntimeError, TypeError):
-        return _read_ffmpeg(path, sr, start, duration)
+        return _read_ffmpeg(path, sr, start, duration, mono)
+    if mono:
+        y = y.mean(axis=0, keepdims=True)
     if native_sr != sr:
-        y = librosa.resample(y, orig_sr=native_sr, target_sr=sr, res_type="soxr_hq")
+        y = librosa.resample(y, orig_sr=native_sr, target_sr=sr, res_type="soxr_hq", axis=-1)
     return np.ascontiguousarray(y, dtype=np.float32)
 
 
@@ -79,19 +92,21 @@ def _read_soundfile(path: str | Path, start: float, duration: float | None) -> t
         if first:
             f.seek(min(first, f.frames))
         data = f.read(frames, dtype="float32", always_2d=True)
-        return data.mean(axis=1), f.samplerate
+        return data.T, f.samplerate
 
 
-def _read_ffmpeg(path: str | Path, sr: int, start: float, duration: float | None) -> np.ndarray:
+def _read_ffmpeg(path: str | Path, sr: int, start: float, duration: float | None, mono: bool) -> np.ndarray:
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-ss", f"{start:.6f}"]
     if duration is not None:
         cmd += ["-t", f"{duration:.6f}"]
-    cmd += ["-i", str(path), "-vn", "-map", "0:a:0", "-ac", "1", "-ar", str(sr), "-f", "f32le", "-"]
+    # Anything but mono is decoded as stereo: more channels are mixed down by ffmpeg's own matrix.
+    channels = 1 if mono else 2
+    cmd += ["-i", str(path), "-vn", "-map", "0:a:0", "-ac", str(channels), "-ar", str(sr), "-f", "f32le", "-"]
     proc = subprocess.run(cmd, capture_output=True)
     if proc.returncode != 0:
         message = _last_line(proc.stderr.decode(errors="replace"))
         raise AudioDecodeError(f"cannot decode audio file {str(path)!r}: {message}")
-    return np.frombuffer(proc.stdout, dtype="<f4").copy()
+    return np.frombuffer(proc.stdout, dtype="<f4").reshape(-1, channels).T.copy()
 
 
 def fit_length(y: np.ndarray, n: int) -> np.ndarray:

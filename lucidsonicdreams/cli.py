@@ -1,4 +1,4 @@
-"""Command line: ``lucidsonicdreams render | styles | demo``.
+"""Command line: ``lucidsonicdreams render | styles | ui | demo | spectrogram | sonify``.
 
 Every ``hallucinate`` parameter becomes a ``--kebab-case`` option, declared once from its signature. User
 mistakes print one line and exit with code 2, without a traceback.
@@ -16,6 +16,7 @@ from pathlib import Path
 from . import __version__, validation
 from .dream import LucidSonicDream
 from .errors import LucidSonicDreamsError
+from .spectrogram import CLIP_SECONDS, image_to_wav, song_to_image
 from .style import DEFAULT_STYLE, show_styles
 
 # OSError covers a missing file, a folder that can't be written and a full disk; ImportError a missing extra:
@@ -143,6 +144,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("styles", help="list the available styles", description="List the available styles.")
 
+    picture = commands.add_parser("spectrogram", help="a song's spectrogram as a Riffusion image (PNG)",
+                                  description="Write a song's mel spectrogram as an image in Riffusion's format.")
+    picture.add_argument("song", help="audio file")
+    picture.add_argument("-o", "--output", required=True, help="PNG file to write")
+    picture.add_argument("--start", type=_number, default=0.0, help="where to start, in seconds (default: 0)")
+    picture.add_argument("--duration", type=_seconds, default=CLIP_SECONDS,
+                         help=f"seconds to show (default: {CLIP_SECONDS}, one 512-column image)")
+    picture.add_argument("--stereo", action="store_true", help="keep left and right apart (green and blue)")
+
+    sonify = commands.add_parser("sonify", help="the sound of a spectrogram image (WAV)",
+                                 description="Turn a spectrogram image (Riffusion's format) back into sound.")
+    sonify.add_argument("image", help="spectrogram image (PNG/JPEG), 512 pixels high")
+    sonify.add_argument("-o", "--output", required=True, help="WAV file to write")
+    sonify.add_argument("--seed", type=int, default=0, help="seed of the phase estimate (default: 0)")
+
     ui = commands.add_parser("ui", help="start the web app (needs `pip install lucidsonicdreams[ui]`)",
                              description="Start the local web app: upload a song, preview, render.")
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
@@ -227,6 +243,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 serve(args.host, args.port, args.work_dir)
             except KeyboardInterrupt:  # Ctrl-C while it was still starting
                 print("stopped", file=sys.stderr)
+            return 0
+        if args.command == "spectrogram":
+            path = song_to_image(args.song, args.output, start=args.start, duration=args.duration, stereo=args.stereo)
+            print(f"wrote {path}")
+            return 0
+        if args.command == "sonify":
+            print(f"wrote {image_to_wav(args.image, args.output, seed=args.seed)}")
             return 0
         return _render(args) if args.command == "render" else _demo(args)
     except USER_ERRORS as exc:

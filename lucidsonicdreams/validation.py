@@ -98,11 +98,16 @@ def audio_file(name: str, value: object, *, optional: bool = False) -> Path | No
     """An existing audio file path."""
     if value is None and optional:
         return None
+    return existing_file(name, value, "an audio file")
+
+
+def existing_file(name: str, value: object, kind: str = "a file") -> Path:
+    """An existing file path; ``kind`` says what it should be in messages (e.g. 'an audio file')."""
     if not isinstance(value, (str, Path)):
-        raise TypeError(f"{name} must be the path of an audio file, got {type(value).__name__}")
+        raise TypeError(f"{name} must be the path of {kind}, got {type(value).__name__}")
     path = Path(value).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"{name}: audio file {str(value)!r} does not exist")
+        raise FileNotFoundError(f"{name}: {kind.split(' ', 1)[-1]} {str(value)!r} does not exist")
     return path
 
 
