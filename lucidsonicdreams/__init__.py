@@ -8,6 +8,8 @@ from .dream import LucidSonicDream
 from .effects import EffectsGenerator, contrast_effect, flash_effect
 from .errors import AudioDecodeError, DownloadError, EncoderError, LucidSonicDreamsError, ModelFileError
 from .models.loader import load_network
+from .riffuse import riffuse
+from .spectrogram import audio_to_image, image_to_audio
 from .style import RenderOptions, Style, show_styles
 
 __version__ = "1.0.0.dev0"
@@ -23,9 +25,12 @@ __all__ = [
     "ModelFileError",
     "RenderOptions",
     "Style",
+    "audio_to_image",
     "contrast_effect",
     "download_style",
     "flash_effect",
+    "image_to_audio",
     "load_network",
+    "riffuse",
     "show_styles",
 ]

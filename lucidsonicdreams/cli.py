@@ -1,4 +1,4 @@
-"""Command line: ``lucidsonicdreams render | styles | ui | demo | spectrogram | sonify``.
+"""Command line: ``lucidsonicdreams render | styles | ui | demo | spectrogram | sonify | riffuse``.
 
 Every ``hallucinate`` parameter becomes a ``--kebab-case`` option, declared once from its signature. User
 mistakes print one line and exit with code 2, without a traceback.
@@ -16,6 +16,10 @@ from pathlib import Path
 from . import __version__, validation
 from .dream import LucidSonicDream
 from .errors import LucidSonicDreamsError
+from .riffuse import DEFAULT_MODEL as RIFFUSION_MODEL
+from .riffuse import GUIDANCE_SCALE as RIFFUSE_GUIDANCE
+from .riffuse import STEPS as RIFFUSE_STEPS
+from .riffuse import STRENGTH as RIFFUSE_STRENGTH
 from .spectrogram import CLIP_SECONDS, image_to_wav, song_to_image
 from .style import DEFAULT_STYLE, show_styles
 
@@ -159,6 +163,28 @@ def build_parser() -> argparse.ArgumentParser:
     sonify.add_argument("-o", "--output", required=True, help="WAV file to write")
     sonify.add_argument("--seed", type=int, default=0, help="seed of the phase estimate (default: 0)")
 
+    riff = commands.add_parser("riffuse", help="music from prompts with a spectrogram diffusion model (Riffusion)",
+                               description="Generate music from prompts, Riffusion's way: img2img over a seed "
+                                           "spectrogram, prompts and seeds interpolated clip by clip.")
+    riff.add_argument("--prompt", dest="prompts", action="append", required=True, metavar="TEXT",
+                      help="a prompt; repeat for more: the music moves from one to the next")
+    riff.add_argument("--seconds", type=_number, required=True, help="length of the music, in seconds")
+    riff.add_argument("-o", "--output", required=True, help="WAV file to write")
+    riff.add_argument("--model", default=RIFFUSION_MODEL,
+                      help=f"hub id, diffusers folder or .safetensors file (default: {RIFFUSION_MODEL})")
+    riff.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same music")
+    riff.add_argument("--steps", type=int, default=RIFFUSE_STEPS,
+                      help=f"denoising steps of a full pass (default: {RIFFUSE_STEPS})")
+    riff.add_argument("--strength", type=float, default=RIFFUSE_STRENGTH,
+                      help=f"how much of the seed spectrogram is repainted, 0-1 (default: {RIFFUSE_STRENGTH})")
+    riff.add_argument("--guidance-scale", type=float, default=RIFFUSE_GUIDANCE,
+                      help=f"classifier-free guidance (default: {RIFFUSE_GUIDANCE})")
+    riff.add_argument("--negative-prompt", metavar="TEXT", help="what to avoid")
+    riff.add_argument("--video", metavar="FILE", help="also render the music's video on the same prompts")
+    riff.add_argument("--video-style", default="sd-turbo",
+                      help="diffusion style of the video: catalog name, hub id or folder (default: sd-turbo)")
+    riff.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+
     ui = commands.add_parser("ui", help="start the web app (needs `pip install lucidsonicdreams[ui]`)",
                              description="Start the local web app: upload a song, preview, render.")
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
@@ -219,6 +245,17 @@ def _style(args: argparse.Namespace) -> object:
     return DiffusionStyle(args.style, args.prompts, device=args.device, **settings)
 
 
+def _riffuse(args: argparse.Namespace) -> int:
+    from .riffuse import riffuse_to_file
+
+    path = riffuse_to_file(args.output, args.prompts, args.seconds, video=args.video, video_style=args.video_style,
+                           model=args.model, seed=args.seed, steps=args.steps, strength=args.strength,
+                           guidance_scale=args.guidance_scale, negative_prompt=args.negative_prompt,
+                           device=args.device)
+    print(f"wrote {path}" + (f" and {args.video}" if args.video else ""))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import write_demo_song
 
@@ -248,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = song_to_image(args.song, args.output, start=args.start, duration=args.duration, stereo=args.stereo)
             print(f"wrote {path}")
             return 0
+        if args.command == "riffuse":
+            return _riffuse(args)
         if args.command == "sonify":
             print(f"wrote {image_to_wav(args.image, args.output, seed=args.seed)}")
             return 0

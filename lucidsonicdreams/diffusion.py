@@ -215,8 +215,9 @@ def _known_library(name: object) -> bool:
         f"diffusers.pipelines.{name}") is not None
 
 
-def load_pipeline(source: str | Path, device: torch.device, dtype: torch.dtype):
-    """A text-to-image diffusers pipeline on ``device``, its weights read from safetensors only."""
+def load_pipeline(source: str | Path, device: torch.device, dtype: torch.dtype, **overrides):
+    """A text-to-image diffusers pipeline on ``device``, its weights read from safetensors only; ``overrides``
+    replace components (e.g. ``safety_checker=None``) of a folder or hub model."""
     try:
         import diffusers
     except ImportError:
@@ -230,7 +231,7 @@ def load_pipeline(source: str | Path, device: torch.device, dtype: torch.dtype):
                 check_folder(source)
             try:
                 pipe = diffusers.AutoPipelineForText2Image.from_pretrained(
-                    str(source), torch_dtype=dtype, use_safetensors=True)
+                    str(source), torch_dtype=dtype, use_safetensors=True, **overrides)
             except OSError as exc:
                 if isinstance(source, Path):
                     raise ModelFileError(f"could not load the diffusion model {str(source)!r}: "

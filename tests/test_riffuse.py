@@ -1,0 +1,105 @@
+"""riffuse: music from prompts on a tiny random diffusion pipeline (diffusers' own classes, a 4-block VAE, so
+512 px spectrograms become 64x64 latents), joined clips, the seed image, the command and its video. No network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile
+from conftest import probe
+
+pytest.importorskip("diffusers")
+
+from diffusion_files import write_hostile_folder, write_tiny_pipeline  # noqa: E402
+
+from lucidsonicdreams import riffuse as riffuse_module  # noqa: E402
+from lucidsonicdreams.cli import main  # noqa: E402
+from lucidsonicdreams.errors import ModelFileError  # noqa: E402
+from lucidsonicdreams.riffuse import CROSSFADE_SECONDS, join_clips, riffuse, seed_image  # noqa: E402
+from lucidsonicdreams.spectrogram import CLIP_SECONDS, image_to_audio  # noqa: E402
+
+SR = 44100
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return write_tiny_pipeline(tmp_path_factory.mktemp("riffuse") / "tiny-sd")
+
+
+def test_the_seed_image_is_our_own_beat_as_a_512_square_spectrogram():
+    image = seed_image()
+    assert image.size == (512, 512) and image.getexif()[11080] > 0  # made by audio_to_image, with its EXIF
+    # Its sound keeps the 120 bpm beat: the bass band's loudness (10 ms frames) repeats every 0.5 s.
+    sound, rate = image_to_audio(image)
+    low = np.abs(np.fft.rfft(sound[: 510 * 441].reshape(510, 441), axis=1))[:, 1:4].sum(axis=1)
+    low -= low.mean()
+    correlation = [np.dot(low[:-lag], low[lag:]) for lag in range(30, 81)]
+    assert 30 + int(np.argmax(correlation)) == pytest.approx(50, abs=2)
+
+
+def test_riffuse_is_the_asked_length_and_the_same_for_the_same_seed(tiny):
+    a, rate = riffuse(["funky bass", "jazz piano"], 7.0, model=str(tiny), seed=1, steps=2)
+    b, _ = riffuse(["funky bass", "jazz piano"], 7.0, model=str(tiny), seed=1, steps=2)
+    c, _ = riffuse(["funky bass", "jazz piano"], 7.0, model=str(tiny), seed=2, steps=2)
+    assert rate == SR and a.shape == (7 * SR,) and a.dtype == np.float32
+    assert np.array_equal(a, b) and not np.allclose(a, c)
+    assert 0.5 < np.abs(a).max() <= 1.0
+
+
+def test_the_piece_starts_on_the_first_prompt_and_ends_on_the_last(tiny):
+    both, _ = riffuse(["funky bass", "jazz piano"], 9.0, model=str(tiny), seed=3, steps=2)
+    first, _ = riffuse(["funky bass"], 5.0, model=str(tiny), seed=3, steps=2)
+    last, _ = riffuse(["jazz piano", "funky bass"], 5.0, model=str(tiny), seed=3, steps=2)
+    clean = int((CLIP_SECONDS - CROSSFADE_SECONDS) * SR)  # the first clip before its crossfade
+    assert np.array_equal(both[:clean], first[:clean])
+    assert not np.allclose(both[:clean], last[:clean])
+
+
+def test_clips_join_with_crossfades_into_exactly_the_seconds_asked():
+    clips = [np.full(int(CLIP_SECONDS * SR) + 1, v, dtype=np.float32) for v in (0.2, 0.6, 1.0)]
+    joined = join_clips(clips, 12.0)
+    assert joined.shape == (12 * SR,)
+    fade = int(CROSSFADE_SECONDS * SR)
+    start = len(clips[0]) - fade
+    assert joined[start - 1] == pytest.approx(0.2) and joined[start + fade] == pytest.approx(0.6)
+    middle = joined[start + fade // 2]  # equal power: both at cos(45 deg)
+    assert middle == pytest.approx((0.2 + 0.6) * np.sqrt(0.5), rel=1e-3)
+
+
+def test_bad_input_is_refused_before_any_model_loads(tiny, tmp_path, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(riffuse_module, "SpectrogramPainter", never)
+    with pytest.raises(TypeError, match="prompts"):
+        riffuse([], 5.0, model=str(tiny))
+    with pytest.raises(ValueError, match="prompt"):
+        riffuse(["  "], 5.0, model=str(tiny))
+    with pytest.raises(ValueError, match="seconds"):
+        riffuse(["a"], 0, model=str(tiny))
+    with pytest.raises(ValueError, match="strength"):
+        riffuse(["a"], 5.0, model=str(tiny), strength=1.5)
+    with pytest.raises(FileNotFoundError, match="folder"):
+        riffuse_module.riffuse_to_file(tmp_path / "missing" / "x.wav", ["a"], 5.0, model=str(tiny))
+    assert main(["riffuse", "--prompt", "a", "--seconds", "-1", "-o", str(tmp_path / "x.wav")]) == 2
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_hostile_model_folder_is_refused_with_nothing_run(tmp_path):
+    marker = tmp_path / "pwned"
+    folder = write_hostile_folder(tmp_path / "hostile", marker)
+    with pytest.raises(ModelFileError):
+        riffuse(["a"], 5.0, model=str(folder))
+    assert not marker.exists()
+
+
+def test_the_riffuse_command_writes_the_music_and_its_video(tiny, tmp_path, capsys):
+    wav, video = tmp_path / "song.wav", tmp_path / "song.mp4"
+    assert main(["riffuse", "--model", str(tiny), "--prompt", "funky bass", "--prompt", "jazz piano",
+                 "--seconds", "3", "--seed", "4", "--steps", "2", "-o", str(wav), "--video", str(video),
+                 "--video-style", str(tiny)]) == 0
+    samples, rate = soundfile.read(wav)
+    assert rate == SR and samples.shape == (3 * SR,)
+    info = probe(video)
+    assert info["codec"] == "h264" and info["audio_codec"] == "aac" and len(info["frames"]) == 3 * 43
+    assert "wrote" in capsys.readouterr().out
