@@ -8,7 +8,7 @@ from .dream import LucidSonicDream
 from .effects import EffectsGenerator, contrast_effect, flash_effect
 from .errors import AudioDecodeError, DownloadError, EncoderError, LucidSonicDreamsError, ModelFileError
 from .models.loader import load_network
-from .riffuse import riffuse
+from .prompt_music import riffuse
 from .spectrogram import audio_to_image, image_to_audio
 from .style import RenderOptions, Style, show_styles
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from . import __version__, validation
 from .dream import LucidSonicDream
 from .errors import LucidSonicDreamsError
-from .riffuse import DEFAULT_MODEL as RIFFUSION_MODEL
-from .riffuse import GUIDANCE_SCALE as RIFFUSE_GUIDANCE
-from .riffuse import STEPS as RIFFUSE_STEPS
-from .riffuse import STRENGTH as RIFFUSE_STRENGTH
+from .prompt_music import DEFAULT_MODEL as RIFFUSION_MODEL
+from .prompt_music import GUIDANCE_SCALE as RIFFUSE_GUIDANCE
+from .prompt_music import STEPS as RIFFUSE_STEPS
+from .prompt_music import STRENGTH as RIFFUSE_STRENGTH
 from .spectrogram import CLIP_SECONDS, image_to_wav, song_to_image
 from .style import DEFAULT_STYLE, show_styles
 
@@ -246,7 +246,7 @@ def _style(args: argparse.Namespace) -> object:
 
 
 def _riffuse(args: argparse.Namespace) -> int:
-    from .riffuse import riffuse_to_file
+    from .prompt_music import riffuse_to_file
 
     path = riffuse_to_file(args.output, args.prompts, args.seconds, video=args.video, video_style=args.video_style,
                            model=args.model, seed=args.seed, steps=args.steps, strength=args.strength,

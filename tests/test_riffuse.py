@@ -12,10 +12,10 @@ pytest.importorskip("diffusers")
 
 from diffusion_files import write_hostile_folder, write_tiny_pipeline  # noqa: E402
 
-from lucidsonicdreams import riffuse as riffuse_module  # noqa: E402
+from lucidsonicdreams import prompt_music  # noqa: E402
 from lucidsonicdreams.cli import main  # noqa: E402
 from lucidsonicdreams.errors import ModelFileError  # noqa: E402
-from lucidsonicdreams.riffuse import CROSSFADE_SECONDS, join_clips, riffuse, seed_image  # noqa: E402
+from lucidsonicdreams.prompt_music import CROSSFADE_SECONDS, join_clips, riffuse, seed_image  # noqa: E402
 from lucidsonicdreams.spectrogram import CLIP_SECONDS, image_to_audio  # noqa: E402
 
 SR = 44100
@@ -70,7 +70,7 @@ def test_bad_input_is_refused_before_any_model_loads(tiny, tmp_path, monkeypatch
     def never(*args, **kwargs):
         raise AssertionError("the model was loaded before the arguments were checked")
 
-    monkeypatch.setattr(riffuse_module, "SpectrogramPainter", never)
+    monkeypatch.setattr(prompt_music, "SpectrogramPainter", never)
     with pytest.raises(TypeError, match="prompts"):
         riffuse([], 5.0, model=str(tiny))
     with pytest.raises(ValueError, match="prompt"):
@@ -80,7 +80,7 @@ def test_bad_input_is_refused_before_any_model_loads(tiny, tmp_path, monkeypatch
     with pytest.raises(ValueError, match="strength"):
         riffuse(["a"], 5.0, model=str(tiny), strength=1.5)
     with pytest.raises(FileNotFoundError, match="folder"):
-        riffuse_module.riffuse_to_file(tmp_path / "missing" / "x.wav", ["a"], 5.0, model=str(tiny))
+        prompt_music.riffuse_to_file(tmp_path / "missing" / "x.wav", ["a"], 5.0, model=str(tiny))
     assert main(["riffuse", "--prompt", "a", "--seconds", "-1", "-o", str(tmp_path / "x.wav")]) == 2
     assert not list(tmp_path.iterdir())
 

@@ -9,7 +9,7 @@ clips are joined with short crossfades. Built on ``diffusers`` like the diffusio
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -148,15 +148,13 @@ class SpectrogramPainter:
         self.dtype = self.pipe.unet.dtype
         self.cfg = settings.guidance_scale > 1
 
-    @torch.inference_mode()
-    def clips(self) -> list[np.ndarray]:
-        """Every clip's sound, in order."""
+    def clips(self) -> Iterator[np.ndarray]:
+        """Every clip's sound, in order, one at a time."""
         keys = self.settings.keys()
         embeddings = [self._embed(prompt) for prompt, _ in keys]
         start = self._encode(seed_image())
         noises = [torch.randn(start.shape, generator=torch.Generator().manual_seed(seed)) for _, seed in keys]
         n = self.settings.clip_count()
-        out = []
         for i in tqdm(range(n), desc="Riffusing", unit="clip", leave=False):
             position = i * (len(keys) - 1) / max(n - 1, 1)
             k = min(int(position), len(keys) - 2)
@@ -164,21 +162,23 @@ class SpectrogramPainter:
             embedding = embeddings[k] + alpha * (embeddings[k + 1] - embeddings[k])
             noise = slerp(noises[k], noises[k + 1], alpha).to(self.device, self.dtype)
             image = self._paint(start, noise, embedding)
-            out.append(image_to_audio(image, seed=self.settings.seed + i)[0])
-        return out
+            yield image_to_audio(image, seed=self.settings.seed + i)[0]
 
+    @torch.inference_mode()
     def _embed(self, prompt: str) -> torch.Tensor:
         """Text embeddings [shape=(2 or 1, tokens, width)]: the negative prompt's first when guidance is on."""
         positive, negative = self.pipe.encode_prompt(prompt, self.device, 1, self.cfg,
                                                      negative_prompt=self.settings.negative_prompt)[:2]
         return torch.cat([negative, positive]) if self.cfg else positive
 
+    @torch.inference_mode()
     def _encode(self, image: Image.Image) -> torch.Tensor:
         pixels = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32) / 127.5 - 1)
         pixels = pixels.permute(2, 0, 1)[None].to(self.device, self.dtype)
         vae = self.pipe.vae
         return vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor
 
+    @torch.inference_mode()
     def _paint(self, start: torch.Tensor, noise: torch.Tensor, embedding: torch.Tensor) -> Image.Image:
         """img2img: ``start`` noised to ``strength`` of the way, then denoised towards the embedding."""
         scheduler, settings = self.scheduler, self.settings
@@ -212,16 +212,27 @@ def slerp(a: torch.Tensor, b: torch.Tensor, alpha: float) -> torch.Tensor:
     return mix.to(a.dtype)
 
 
-def join_clips(clips: list[np.ndarray], seconds: float) -> np.ndarray:
+def join_clips(clips: Iterable[np.ndarray], seconds: float) -> np.ndarray:
     """The clips one after another, each overlapping the next by ``CROSSFADE_SECONDS`` (equal-power fades),
-    cut to ``seconds``."""
+    cut to ``seconds``. Clips are added as they come, into one array of the final length."""
     fade = int(round(CROSSFADE_SECONDS * DEFAULT_FORMAT.sample_rate))
     angle = np.linspace(0, np.pi / 2, fade, dtype=np.float32)
-    out = clips[0].astype(np.float32)
-    for clip in clips[1:]:
-        overlap = np.cos(angle) * out[-fade:] + np.sin(angle) * clip[:fade]
-        out = np.concatenate([out[:-fade], overlap, clip[fade:]])
-    return out[: clip_samples(seconds)]
+    total = clip_samples(seconds)
+    out = np.zeros(total, dtype=np.float32)
+    end = 0  # where the music so far stops
+    for clip in clips:
+        start = max(end - fade, 0)
+        if start >= total:
+            break
+        clip = clip[: total - start].astype(np.float32)
+        overlap = min(end - start, len(clip))
+        out[start : start + overlap] = np.cos(angle[:overlap]) * out[start : start + overlap] + \
+            np.sin(angle[:overlap]) * clip[:overlap]
+        out[start + overlap : start + len(clip)] = clip[overlap:]
+        end = start + len(clip)
+    if end < total:
+        raise ValueError(f"the clips cover {end} samples, not the {total} asked for")
+    return out
 
 
 @lru_cache(maxsize=1)
