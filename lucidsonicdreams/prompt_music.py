@@ -41,7 +41,9 @@ class RiffuseSettings:
     negative_prompt: str | None
 
     @classmethod
-    def parse(cls, prompts, seconds, seed, steps, strength, guidance_scale, negative_prompt) -> RiffuseSettings:
+    def parse(cls, prompts: object, seconds: object, *, seed: object = 0, steps: object = STEPS,
+              strength: object = STRENGTH, guidance_scale: object = GUIDANCE_SCALE,
+              negative_prompt: object = None) -> RiffuseSettings:
         return cls(
             prompts=validation.prompts(prompts),
             seconds=validation.number("seconds", seconds, low=0, low_open=True, high=3600),
@@ -82,7 +84,8 @@ def riffuse(
     steps, strength, guidance_scale : the denoising steps of a full pass (``strength`` of them run), how much of
         the seed spectrogram is repainted (0-1), and classifier-free guidance (Riffusion: 50, 0.75, 7).
     """
-    settings = RiffuseSettings.parse(prompts, seconds, seed, steps, strength, guidance_scale, negative_prompt)
+    settings = RiffuseSettings.parse(prompts, seconds, seed=seed, steps=steps, strength=strength,
+                                     guidance_scale=guidance_scale, negative_prompt=negative_prompt)
     return _generate(settings, model, device)
 
 
@@ -94,21 +97,18 @@ def riffuse_to_file(
     video: str | Path | None = None,
     video_style: object = "sd-turbo",
     model: object = DEFAULT_MODEL,
-    seed: int = 0,
-    steps: int = STEPS,
-    strength: float = STRENGTH,
-    guidance_scale: float = GUIDANCE_SCALE,
-    negative_prompt: str | None = None,
     device: str | None = None,
+    **generation,
 ) -> Path:
     """:func:`riffuse` into a 16-bit WAV file; with ``video``, also render the music's video with
-    ``video_style`` (a diffusion model) on the same prompts and seed. Returns the WAV's path."""
+    ``video_style`` (a diffusion model) on the same prompts and seed. ``generation``: riffuse's ``seed``,
+    ``steps``, ``strength``, ``guidance_scale`` and ``negative_prompt``. Returns the WAV's path."""
     import soundfile
 
     from .dream import LucidSonicDream
     from .files import write_atomically
 
-    settings = RiffuseSettings.parse(prompts, seconds, seed, steps, strength, guidance_scale, negative_prompt)
+    settings = RiffuseSettings.parse(prompts, seconds, **generation)
     target = output_path("output", output, ".wav")
     if video is not None:
         video = validation.video_path(video)

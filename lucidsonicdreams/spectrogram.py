@@ -39,6 +39,8 @@ GRIFFIN_LIM_ITERATIONS = 32
 GRIFFIN_LIM_MOMENTUM = 0.99
 # The length of one 512-column image: 511 hops of 10 ms plus the last frame's sample.
 CLIP_SECONDS = 5.11
+# Columns transformed at once when making an image (about 100 MB of FFT frames).
+_BLOCK_FRAMES = 512
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,12 @@ def _channels(samples: object, stereo: bool | None) -> np.ndarray:
 
 
 def mel_spectrogram(channels: np.ndarray, fmt: SpectrogramFormat = DEFAULT_FORMAT) -> np.ndarray:
-    """Mel magnitudes [shape=(channels, num_frequencies, 1 + n // hop)] of (channels, n) samples."""
-    return np.stack([(np.abs(_stft(x, fmt)) @ _mel_filters(fmt).T).T for x in channels])
+    """Mel magnitudes [shape=(channels, num_frequencies, 1 + n // hop)] of (channels, n) samples, worked out
+    ``_BLOCK_FRAMES`` columns at a time so memory stays flat however long the audio."""
+    n_frames = 1 + channels.shape[-1] // fmt.hop_length
+    filters = _mel_filters(fmt).T
+    return np.stack([np.concatenate([np.abs(_stft(x, fmt, first, _BLOCK_FRAMES)) @ filters
+                                     for first in range(0, n_frames, _BLOCK_FRAMES)]).T for x in channels])
 
 
 def spectrogram_to_image(mel: np.ndarray, fmt: SpectrogramFormat) -> Image.Image:
@@ -183,6 +189,9 @@ def image_to_audio(image: Image.Image | str | Path, *, iterations: int = GRIFFIN
                          f"this one is {image.width}x{image.height}; it is not a spectrogram image")
     if image.width < 2:
         raise ValueError("image: a spectrogram image needs at least 2 columns (10 ms each)")
+    # Griffin-Lim keeps the whole spectrum, its phase and the last estimate: about 0.4 MB per column.
+    validation.memory_fits(f"an image {image.width} columns wide", image.width * (1 + fmt.n_fft // 2) * 48,
+                           "cut the image into shorter pieces")
     mel = image_to_spectrogram(image, fmt, 1.0 if max_value is None else max_value)
     linear = _inverse_mel(mel, fmt)
     rng = np.random.default_rng(validation.number("seed", seed, low=0, integer=True))
@@ -251,16 +260,17 @@ def _window(win_length: int) -> np.ndarray:
     return np.hanning(win_length + 1)[:-1].astype(np.float32)  # periodic Hann
 
 
-def _stft(x: np.ndarray, fmt: SpectrogramFormat) -> np.ndarray:
-    """Complex STFT [shape=(1 + len(x) // hop, 1 + n_fft // 2)] (frames first) of a signal, reflect-padded at
-    both ends."""
+def _stft(x: np.ndarray, fmt: SpectrogramFormat, first: int = 0, count: int | None = None) -> np.ndarray:
+    """Complex STFT [shape=(frames, 1 + n_fft // 2)] (frames first) of a signal, reflect-padded at both ends:
+    all its ``1 + len(x) // hop`` frames, or ``count`` of them from ``first``."""
     hop, win, half = fmt.hop_length, fmt.win_length, fmt.n_fft // 2
     padded = np.pad(np.asarray(x, dtype=np.float32), half, mode="reflect")
     n_frames = 1 + len(x) // hop
+    count = n_frames - first if count is None else min(count, n_frames - first)
     # Zero-padded here rather than by rfft(n=...): twice as fast with scipy's FFT.
-    frames = np.zeros((n_frames, fmt.n_fft), dtype=np.float32)
-    np.multiply(sliding_window_view(padded[half - win // 2:], win)[::hop][:n_frames], _window(win),
-                out=frames[:, :win])
+    frames = np.zeros((count, fmt.n_fft), dtype=np.float32)
+    windows = sliding_window_view(padded[half - win // 2:], win)[::hop][first : first + count]
+    np.multiply(windows, _window(win), out=frames[:, :win])
     return scipy.fft.rfft(frames, axis=1)
 
 
