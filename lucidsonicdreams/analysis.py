@@ -21,6 +21,13 @@ from scipy.ndimage import median_filter
 
 from .audio import fit_length, load_mono
 
+# Two librosa warnings that say nothing to our users, silenced once here: ``warnings.catch_warnings`` is not
+# thread-safe, and the chroma runs in a thread of its own. Above ~200 bands some mel filters of a 2048-point FFT
+# are empty (0.4 used them all the same); excerpts under a second make the lowest octaves' CQT filters longer
+# than the signal (the chroma is fine).
+warnings.filterwarnings("ignore", message="Empty filters detected", module="librosa")
+warnings.filterwarnings("ignore", message="n_fft=.* is too large", module="librosa")
+
 ANALYSIS_SR = 22050
 N_FFT = 2048
 # ~11.6 ms between analysis frames; a multiple of 64 so that the constant-Q chroma accepts it.
@@ -101,10 +108,7 @@ def normalize(x: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def _mel_basis(n_mels: int) -> np.ndarray:
-    with warnings.catch_warnings():
-        # Above ~200 bands some filters of a 2048-point FFT are empty; 0.4 used them all the same.
-        warnings.filterwarnings("ignore", message="Empty filters detected")
-        return librosa.filters.mel(sr=ANALYSIS_SR, n_fft=N_FFT, n_mels=n_mels)
+    return librosa.filters.mel(sr=ANALYSIS_SR, n_fft=N_FFT, n_mels=n_mels)
 
 
 def power_spectrogram(y: np.ndarray) -> np.ndarray:
@@ -208,10 +212,7 @@ def chromagram(y: np.ndarray, tuning: float = 0.0) -> np.ndarray:
     gate = silence_gate(power_spectrogram(y))
     if not np.any(gate):
         return np.zeros((12, n_grid))
-    with warnings.catch_warnings():
-        # Excerpts under a second make the lowest octaves' filters longer than the signal; the result is fine.
-        warnings.filterwarnings("ignore", message="n_fft=.* is too large")
-        chroma = librosa.feature.chroma_cqt(y=y, sr=ANALYSIS_SR, hop_length=HOP, tuning=tuning)
+    chroma = librosa.feature.chroma_cqt(y=y, sr=ANALYSIS_SR, hop_length=HOP, tuning=tuning)
     return np.nan_to_num(chroma) * (gate > 0)
 
 

@@ -78,6 +78,8 @@ def load_channels(path: str | Path, sr: int, start: float = 0.0, duration: float
         y, native_sr = _read_soundfile(path, start, duration)
     except (soundfile.LibsndfileError, RuntimeError, TypeError):
         return _read_ffmpeg(path, sr, start, duration, mono)
+    if not mono and len(y) > 2:  # surround: ffmpeg's down-mix matrix knows each channel's place
+        return _read_ffmpeg(path, sr, start, duration, mono)
     if mono:
         y = y.mean(axis=0, keepdims=True)
     if native_sr != sr:

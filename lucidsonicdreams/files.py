@@ -15,7 +15,7 @@ def write_atomically(path: Path, write: Callable[[str], None]) -> Path:
     os.close(fd)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes the file private; give it a new file's permissions
+        os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes the file private; give it a new file's permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -23,8 +23,12 @@ def write_atomically(path: Path, write: Callable[[str], None]) -> Path:
     return path
 
 
-def current_umask() -> int:
-    """The process's file-creation mask (reading it means setting it, so it is set back at once)."""
+def _read_umask() -> int:
+    """The process's file-creation mask. Reading it means setting it, so this runs once, at import, before any
+    thread of ours could create a file in the moment it is 0."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+UMASK = _read_umask()

@@ -111,21 +111,21 @@ def existing_file(name: str, value: object, kind: str = "a file") -> Path:
     return path
 
 
-def video_path(file_name: object) -> Path:
-    """The output path, with ``.mp4`` appended if missing; its folder must exist."""
+def video_path(file_name: object, name: str = "file_name") -> Path:
+    """The output path (the argument ``name``), with ``.mp4`` appended if missing; its folder must exist."""
     if not isinstance(file_name, (str, Path)) or not str(file_name).strip():
-        raise TypeError(f"file_name must be a file path such as 'song.mp4', got {file_name!r}")
+        raise TypeError(f"{name} must be a file path such as 'song.mp4', got {file_name!r}")
     path = Path(file_name).expanduser()
     if path.suffix.lower() != ".mp4":
         path = path.with_name(path.name + ".mp4")
     if path.is_dir():
-        raise ValueError(f"file_name {str(file_name)!r} is a directory; give a file name such as 'song.mp4'")
-    existing_folder("file_name", path)
+        raise ValueError(f"{name} {str(file_name)!r} is a directory; give a file name such as 'song.mp4'")
+    existing_folder(name, path)
     try:
         fd, probe = tempfile.mkstemp(prefix=".lucidsonicdreams-write-test.", dir=path.parent)
     except OSError as exc:
         raise PermissionError(
-            f"file_name: cannot write in the folder {str(path.parent)!r} ({exc.strerror}); choose another folder"
+            f"{name}: cannot write in the folder {str(path.parent)!r} ({exc.strerror}); choose another folder"
         ) from None
     os.close(fd)
     os.unlink(probe)

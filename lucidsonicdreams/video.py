@@ -17,7 +17,7 @@ import numpy as np
 
 from .audio import ffmpeg_exe
 from .errors import EncoderError
-from .files import current_umask
+from .files import UMASK
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class VideoWriter:
         if self.frames_written == 0:
             raise EncoderError(f"no frames were rendered for {str(self.path)!r}")
         # mkstemp makes the file private (0600); give the video the permissions any new file would get.
-        os.chmod(self._tmp, 0o666 & ~current_umask())
+        os.chmod(self._tmp, 0o666 & ~UMASK)
         os.replace(self._tmp, self.path)
 
     def _ffmpeg_message(self) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import functools
 
+import librosa
 import numpy as np
 import pytest
 from conftest import C_MAJOR, KICKS, SONG_SECONDS, STEM_KICKS, chord_track, kick_track, write
@@ -206,3 +207,31 @@ def test_tuning_is_estimated_once_for_all_blocks(monkeypatch):
     y = chord_track(sharp, 8.0, ANALYSIS_SR).astype(np.float32)
     assert analysis.estimate_tuning(y) == pytest.approx(0.3, abs=0.05)
     assert analysis.estimate_tuning(np.zeros(1000)) == 0.0
+
+
+def test_the_soft_masks_are_librosas_bit_for_bit_zeros_included():
+    from lucidsonicdreams.analysis import _soft_masks
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((64, 80)).astype(np.float32), rng.random((64, 80)).astype(np.float32)
+    a[:5], b[:5] = 0, 0  # both silent: split evenly
+    a[5:8] = 0  # one silent
+    ours = _soft_masks(a, b)
+    theirs = (librosa.util.softmask(a, b, power=2, split_zeros=True),
+              librosa.util.softmask(b, a, power=2, split_zeros=True))
+    assert all(np.array_equal(o, t) for o, t in zip(ours, theirs))
+    assert np.all(ours[0][:5] == 0.5) and np.all(ours[1][5:8] == 1)
+
+
+def test_the_chroma_worked_out_in_the_background_is_the_one_the_render_gets(tmp_path, monkeypatch):
+    from lucidsonicdreams import analysis as module
+
+    calls = []
+    real = module.chromagram
+    monkeypatch.setattr(module, "chromagram", lambda *a, **k: calls.append(1) or real(*a, **k))
+    path = write(tmp_path / "chord.wav", 0.3 * chord_track(C_MAJOR, 4.0))
+    track = module.TrackAnalysis(path, 0.0, 4.0)
+    track.start_chroma()
+    chroma = track.chroma_grid()  # waits for the background thread instead of starting again
+    assert len(calls) == 1 and chroma.shape == (12, track.n_grid)
+    assert set(np.argsort(chroma.mean(axis=1))[-3:]) == {0, 4, 7}  # C, E, G
