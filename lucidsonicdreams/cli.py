@@ -252,7 +252,7 @@ def _riffuse(args: argparse.Namespace) -> int:
                            model=args.model, seed=args.seed, steps=args.steps, strength=args.strength,
                            guidance_scale=args.guidance_scale, negative_prompt=args.negative_prompt,
                            device=args.device)
-    print(f"wrote {path}" + (f" and {args.video}" if args.video else ""))
+    print(f"wrote {path}" + (f" and {validation.video_path(args.video, 'video')}" if args.video else ""))
     return 0
 
 

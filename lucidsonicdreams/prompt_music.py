@@ -20,10 +20,13 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from . import validation
+from .demo import BPM as SEED_BPM
 from .spectrogram import CLIP_SECONDS, DEFAULT_FORMAT, audio_to_image, clip_samples, image_to_audio, output_path
 
 DEFAULT_MODEL = "riffusion/riffusion-model-v1"
-CROSSFADE_SECONDS = 0.25
+# Clips start a whole number of the seed beat's bars apart (5 s = 10 beats at 120 bpm), so the kicks of two
+# clips coincide in the crossfade instead of flamming.
+CROSSFADE_SECONDS = round(CLIP_SECONDS - 10 * 60 / SEED_BPM, 6)
 # Riffusion's defaults: how much of the seed image is repainted, steps of a full denoise, guidance.
 STRENGTH, STEPS, GUIDANCE_SCALE = 0.75, 50, 7.0
 
@@ -53,6 +56,13 @@ class RiffuseSettings:
             guidance_scale=validation.number("guidance_scale", guidance_scale, low=0, high=100),
             negative_prompt=validation.text("negative_prompt", negative_prompt, optional=True),
         )
+
+    def __post_init__(self) -> None:
+        prompts = len(self.prompts)
+        if self.clip_count() < prompts:  # a prompt between two clips would never be heard
+            needed = CLIP_SECONDS + (prompts - 1) * (CLIP_SECONDS - CROSSFADE_SECONDS)
+            raise ValueError(f"{len(self.prompts)} prompts need at least {needed:.2f} seconds (one {CLIP_SECONDS} s "
+                             f"clip each), got seconds={self.seconds:g}; give more seconds or fewer prompts")
 
     def keys(self) -> list[tuple[str, int]]:
         """(prompt, seed) at the keys of the path: one per prompt (a single prompt moves between two seeds)."""
@@ -111,7 +121,10 @@ def riffuse_to_file(
     settings = RiffuseSettings.parse(prompts, seconds, **generation)
     target = output_path("output", output, ".wav")
     if video is not None:
-        video = validation.video_path(video)
+        from .diffusion import resolve_model
+
+        video = validation.video_path(video, "video")
+        resolve_model(video_style)  # a typo fails now, not after the music is made
     samples, rate = _generate(settings, model, device)
     write_atomically(target, lambda tmp: soundfile.write(tmp, samples, rate, subtype="PCM_16", format="WAV"))
     if video is not None:
@@ -122,7 +135,10 @@ def riffuse_to_file(
 
 def _generate(settings: RiffuseSettings, model: object, device: str | None) -> tuple[np.ndarray, int]:
     painter = SpectrogramPainter(model, settings, device)
-    return join_clips(painter.clips(), settings.seconds), DEFAULT_FORMAT.sample_rate
+    music = join_clips(painter.clips(), settings.seconds)
+    # Each clip peaks at 0.98; where two overlap the sum may go higher.
+    peak = float(np.abs(music).max())
+    return (music * (0.98 / peak) if peak > 0.98 else music), DEFAULT_FORMAT.sample_rate
 
 
 class SpectrogramPainter:
@@ -141,6 +157,9 @@ class SpectrogramPainter:
             # Only the network parts are used: no safety checker to load (it would black out spectrograms).
             self.pipe = load_pipeline(resolve_model(model)[0], self.device, dtype, safety_checker=None,
                                       requires_safety_checker=False)
+        if getattr(self.pipe.unet.config, "addition_embed_type", None) is not None:
+            raise ValueError(f"model {str(model)!r} is not a Stable Diffusion 1.x/2.x pipeline (SDXL and its kin "
+                             "take extra conditioning); riffuse needs one like Riffusion's checkpoint")
         from diffusers import EulerDiscreteScheduler
 
         # Euler adds no noise of its own, and starts part-way through the schedule as img2img needs.
@@ -174,9 +193,9 @@ class SpectrogramPainter:
     @torch.inference_mode()
     def _encode(self, image: Image.Image) -> torch.Tensor:
         pixels = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32) / 127.5 - 1)
-        pixels = pixels.permute(2, 0, 1)[None].to(self.device, self.dtype)
         vae = self.pipe.vae
-        return vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor
+        pixels = pixels.permute(2, 0, 1)[None].to(self.device, vae.dtype)
+        return (vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor).to(self.dtype)
 
     @torch.inference_mode()
     def _paint(self, start: torch.Tensor, noise: torch.Tensor, embedding: torch.Tensor) -> Image.Image:
@@ -196,7 +215,7 @@ class SpectrogramPainter:
                 prediction = unconditional + settings.guidance_scale * (conditional - unconditional)
             latents = scheduler.step(prediction, t, latents).prev_sample
         vae = self.pipe.vae
-        pixels = vae.decode(latents / vae.config.scaling_factor).sample[0]
+        pixels = vae.decode((latents / vae.config.scaling_factor).to(vae.dtype)).sample[0]
         rgb = ((pixels.float().permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
         return Image.fromarray(rgb.cpu().numpy())
 

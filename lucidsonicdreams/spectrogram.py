@@ -84,12 +84,34 @@ class SpectrogramFormat:
         kwargs = {}
         for name, value in given.items():
             kind = {"bool": bool, "int": int, "float": float}[types[name]]
-            try:
-                kwargs[name] = kind(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"the image's EXIF tag {EXIF_TAGS[name]} ({name}) is {value!r}, not a number; "
-                                 "it is not a spectrogram image made by Riffusion or lucidsonicdreams") from None
-        return cls(**kwargs), (float(max_value) if max_value is not None else None)
+            if not isinstance(value, (bool, int, float)) or not math.isfinite(value):
+                raise _bad_tag(name, value, "not a number")
+            kwargs[name] = kind(value)
+        fmt = cls(**kwargs)
+        fmt.check()
+        if max_value is not None and (not isinstance(max_value, (int, float)) or not max_value >= 0):
+            raise _bad_tag("max_value", max_value, "not a number >= 0")
+        return fmt, (float(max_value) if max_value is not None else None)
+
+    def check(self) -> None:
+        """Refuse parameters no spectrogram can have (an image's EXIF may hold anything)."""
+        problems = {
+            "sample_rate": self.sample_rate >= 100,
+            "step_size_ms": self.hop_length >= 1,
+            "window_duration_ms": 2 <= self.win_length <= self.n_fft,
+            "num_frequencies": 1 <= self.num_frequencies <= 4096,
+            "min_frequency": 0 <= self.min_frequency < self.max_frequency,
+            "max_frequency": self.max_frequency <= self.sample_rate / 2,
+            "power_for_image": self.power_for_image > 0,
+        }
+        for name, ok in problems.items():
+            if not ok:
+                raise _bad_tag(name, getattr(self, name), "out of range")
+
+
+def _bad_tag(name: str, value: object, what: str) -> ValueError:
+    return ValueError(f"image: its EXIF tag {EXIF_TAGS[name]} ({name}) is {value!r}, {what}; it is not a spectrogram "
+                      "image made by Riffusion or lucidsonicdreams (remove the EXIF to decode it with the defaults)")
 
 
 # Riffusion's tag numbers.
@@ -148,8 +170,12 @@ def mel_spectrogram(channels: np.ndarray, fmt: SpectrogramFormat = DEFAULT_FORMA
     ``_BLOCK_FRAMES`` columns at a time so memory stays flat however long the audio."""
     n_frames = 1 + channels.shape[-1] // fmt.hop_length
     filters = _mel_filters(fmt).T
-    return np.stack([np.concatenate([np.abs(_stft(x, fmt, first, _BLOCK_FRAMES)) @ filters
-                                     for first in range(0, n_frames, _BLOCK_FRAMES)]).T for x in channels])
+    out = []
+    for x in channels:
+        padded = _pad(x, fmt)
+        out.append(np.concatenate([np.abs(_spectra(padded, fmt, first, min(_BLOCK_FRAMES, n_frames - first)))
+                                   @ filters for first in range(0, n_frames, _BLOCK_FRAMES)]).T)
+    return np.stack(out)
 
 
 def spectrogram_to_image(mel: np.ndarray, fmt: SpectrogramFormat) -> Image.Image:
@@ -181,20 +207,20 @@ def image_to_audio(image: Image.Image | str | Path, *, iterations: int = GRIFFIN
     without it, as in a picture painted by a model, it peaks just under full scale. ``seed`` fixes
     Griffin-Lim's starting phase, so the same image always gives the same sound.
     """
+    iterations = int(validation.number("iterations", iterations, low=1, high=10_000, integer=True))
+    rng = np.random.default_rng(int(validation.number("seed", seed, low=0, integer=True)))
     image = _open_image(image)
     fmt, max_value = SpectrogramFormat.from_exif(image.getexif())
-    iterations = int(validation.number("iterations", iterations, low=1, high=10_000, integer=True))
     if image.height != fmt.num_frequencies:
         raise ValueError(f"image: a spectrogram image is {fmt.num_frequencies} pixels high (one row per mel band), "
                          f"this one is {image.width}x{image.height}; it is not a spectrogram image")
     if image.width < 2:
         raise ValueError("image: a spectrogram image needs at least 2 columns (10 ms each)")
-    # Griffin-Lim keeps the whole spectrum, its phase and the last estimate: about 0.4 MB per column.
-    validation.memory_fits(f"an image {image.width} columns wide", image.width * (1 + fmt.n_fft // 2) * 48,
+    # Griffin-Lim keeps the whole spectrum, its phase, the last estimate and temporaries: about 0.6 MB a column.
+    validation.memory_fits(f"an image {image.width} columns wide", image.width * (1 + fmt.n_fft // 2) * 64,
                            "cut the image into shorter pieces")
     mel = image_to_spectrogram(image, fmt, 1.0 if max_value is None else max_value)
     linear = _inverse_mel(mel, fmt)
-    rng = np.random.default_rng(validation.number("seed", seed, low=0, integer=True))
     audio = np.stack([griffin_lim(channel, fmt, iterations, rng) for channel in linear]) / INT16_SCALE
     peak = float(np.abs(audio).max())
     if peak > 0 and (max_value is None or peak > 1):
@@ -260,18 +286,29 @@ def _window(win_length: int) -> np.ndarray:
     return np.hanning(win_length + 1)[:-1].astype(np.float32)  # periodic Hann
 
 
-def _stft(x: np.ndarray, fmt: SpectrogramFormat, first: int = 0, count: int | None = None) -> np.ndarray:
-    """Complex STFT [shape=(frames, 1 + n_fft // 2)] (frames first) of a signal, reflect-padded at both ends:
-    all its ``1 + len(x) // hop`` frames, or ``count`` of them from ``first``."""
-    hop, win, half = fmt.hop_length, fmt.win_length, fmt.n_fft // 2
-    padded = np.pad(np.asarray(x, dtype=np.float32), half, mode="reflect")
-    n_frames = 1 + len(x) // hop
-    count = n_frames - first if count is None else min(count, n_frames - first)
+def _stft(x: np.ndarray, fmt: SpectrogramFormat) -> np.ndarray:
+    """Complex STFT [shape=(1 + len(x) // hop, 1 + n_fft // 2)] (frames first) of a signal."""
+    return _spectra(_pad(x, fmt), fmt, 0, 1 + len(x) // fmt.hop_length)
+
+
+def _pad(x: np.ndarray, fmt: SpectrogramFormat) -> np.ndarray:
+    """The signal reflected by half an FFT at both ends, so that frame t is centred on sample t * hop."""
+    return np.pad(np.asarray(x, dtype=np.float32), fmt.n_fft // 2, mode="reflect")
+
+
+def _spectra(padded: np.ndarray, fmt: SpectrogramFormat, first: int, count: int) -> np.ndarray:
+    """Spectra of ``count`` frames from ``first`` of a padded signal, [shape=(count, 1 + n_fft // 2)]."""
+    hop, win = fmt.hop_length, fmt.win_length
     # Zero-padded here rather than by rfft(n=...): twice as fast with scipy's FFT.
     frames = np.zeros((count, fmt.n_fft), dtype=np.float32)
-    windows = sliding_window_view(padded[half - win // 2:], win)[::hop][first : first + count]
+    windows = sliding_window_view(padded[_window_offset(fmt):], win)[::hop][first : first + count]
     np.multiply(windows, _window(win), out=frames[:, :win])
     return scipy.fft.rfft(frames, axis=1)
+
+
+def _window_offset(fmt: SpectrogramFormat) -> int:
+    """Where the window starts inside an FFT frame (torch.stft centres it there)."""
+    return (fmt.n_fft - fmt.win_length) // 2
 
 
 def _istft(spectrum: np.ndarray, fmt: SpectrogramFormat, length: int) -> np.ndarray:
@@ -287,7 +324,7 @@ def _istft(spectrum: np.ndarray, fmt: SpectrogramFormat, length: int) -> np.ndar
     squared = window**2
     for t in range(n_frames):
         weight[t * hop : t * hop + win] += squared
-    start = win // 2  # frame t is centred on sample t * hop
+    start = fmt.n_fft // 2 - _window_offset(fmt)  # frame t is centred on sample t * hop
     out, weight = out[start : start + length], weight[start : start + length]
     return out / np.where(weight > 1e-11, weight, 1)
 
@@ -323,7 +360,7 @@ def song_to_image(song: str | Path, output: str | Path, *, start: float = 0.0, d
                   stereo: bool = False) -> Path:
     """Write the spectrogram image of ``[start, start + duration)`` seconds of an audio file as a PNG (with its
     EXIF) and return its path. 5.11 s makes one 512x512 Riffusion image."""
-    from .audio import load_channels, readable_duration
+    from .audio import fit_length, load_channels, readable_duration
 
     path = validation.audio_file("song", song)
     target = output_path("output", output, ".png")
@@ -334,6 +371,9 @@ def song_to_image(song: str | Path, output: str | Path, *, start: float = 0.0, d
     if start >= length:
         raise ValueError(f"start={start:g} s is at or past the end of the song ({length:.2f} s)")
     samples = load_channels(path, DEFAULT_FORMAT.sample_rate, start, duration, mono=not stereo)
+    # Decoders may stop a few samples short of the excerpt: 5.11 s must make 512 columns.
+    wanted = clip_samples(min(duration, length - start))
+    samples = np.stack([fit_length(channel, wanted) for channel in samples])
     image = audio_to_image(samples, DEFAULT_FORMAT.sample_rate, stereo=stereo)
     return write_atomically(target, lambda tmp: image.save(tmp, format="PNG", exif=image.getexif()))
 

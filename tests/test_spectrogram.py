@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import librosa
 import numpy as np
 import pytest
@@ -206,3 +208,54 @@ def test_the_spectrogram_and_sonify_commands(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     assert main(["sonify", str(song), "-o", str(tmp_path / "x.wav")]) == 2
     assert "cannot read" in capsys.readouterr().err and not (tmp_path / "x.wav").exists()
+
+
+def test_the_inverse_stft_undoes_the_stft_and_odd_windows_sit_where_torch_puts_them():
+    x = music(1.0)
+    back = spectrogram._istft(spectrogram._stft(x, DEFAULT_FORMAT), DEFAULT_FORMAT, len(x) - len(x) % 441)
+    assert np.abs(back - x[: len(back)]).max() < 1e-4
+    # At 22.05 kHz the window (2205 samples) is odd: it must sit where torch.stft centres it.
+    fmt = spectrogram.SpectrogramFormat(sample_rate=22050)
+    y = librosa.resample(x, orig_sr=SR, target_sr=22050)
+    ours = np.abs(spectrogram._stft(y, fmt)).T
+    theirs = torch.stft(torch.from_numpy(y), n_fft=fmt.n_fft, hop_length=fmt.hop_length, win_length=fmt.win_length,
+                        window=torch.hann_window(fmt.win_length), center=True, pad_mode="reflect",
+                        return_complex=True).abs().numpy()
+    assert np.abs(ours - theirs).max() < 1e-4 * theirs.max()
+
+
+def test_an_image_with_impossible_exif_is_refused_naming_the_tag():
+    image = audio_to_image(music(1.0), SR)
+    image.getexif()[11000] = 0
+    with pytest.raises(ValueError, match=r"11000 \(sample_rate\)"):
+        image_to_audio(image)
+    image.getexif()[11000] = 44100
+    image.getexif()[11070] = "high"
+    with pytest.raises(ValueError, match=r"11070 \(power_for_image\)"):
+        image_to_audio(image)
+
+
+def test_bad_arguments_stop_image_to_audio_before_the_inverse(monkeypatch):
+    monkeypatch.setattr(spectrogram, "_inverse_mel", lambda *a: pytest.fail("the decoding started"))
+    image = audio_to_image(music(1.0), SR)
+    with pytest.raises(ValueError, match="seed"):
+        image_to_audio(image, seed=-1)
+    with pytest.raises(ValueError, match="iterations"):
+        image_to_audio(image, iterations=0)
+    with pytest.raises(ValueError, match="512 pixels high"):
+        image_to_audio(image.crop((0, 0, 50, 100)))
+
+
+def test_a_clip_read_by_ffmpeg_is_still_512_columns_and_stereo_stays_stereo(tmp_path):
+    from lucidsonicdreams.audio import ffmpeg_exe
+
+    wav = tmp_path / "song.wav"
+    soundfile.write(wav, np.stack([tone(300.0, 8.0), tone(2000.0, 8.0)], axis=1), SR)
+    m4a = tmp_path / "song.m4a"  # AAC at 48 kHz: decoded by ffmpeg, resampled, a few samples short
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(wav), "-ar", "48000", "-c:a", "aac", str(m4a)],
+                   check=True)
+    image = Image.open(song_to_image(m4a, tmp_path / "clip.png", start=1.0, stereo=True))
+    assert image.size == (512, 512) and image.getexif()[11005] == 1
+    pixels = np.asarray(image).astype(float)[:, 100:400]
+    green, blue = pixels[..., 1].mean(axis=1), pixels[..., 2].mean(axis=1)
+    assert green[expected_row(300.0)] < 100 < 200 < blue[expected_row(300.0)]
