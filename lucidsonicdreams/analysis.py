@@ -344,10 +344,7 @@ class TrackAnalysis:
 
     def chroma(self, fps: float, n_frames: int) -> np.ndarray:
         """Per-frame chroma, shape (n_frames, 12), each row's strongest pitch near 1."""
-        key = ("chroma", fps, n_frames)
-        if key not in self._signals:
-            self._signals[key] = sample_at_frames(self.chroma_grid(), fps, n_frames)
-        return self._signals[key]
+        return self.cached(("chroma", fps, n_frames), lambda: sample_at_frames(self.chroma_grid(), fps, n_frames))
 
 
 class AnalysisCache:

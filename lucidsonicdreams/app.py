@@ -26,6 +26,7 @@ from .audio import readable_duration
 from .cache import cache_dir
 from .dream import LucidSonicDream, render_settings
 from .errors import LucidSonicDreamsError
+from .files import write_atomically
 
 PREVIEW_SECONDS = 5.0
 PREVIEW_SIDE = 256  # short side of a preview, in pixels
@@ -83,9 +84,7 @@ class Workspace:
         target = self.uploads / digest.hexdigest()[:32] / name
         if not target.exists():
             target.parent.mkdir(exist_ok=True)
-            partial = target.with_name(f".{uuid.uuid4().hex}.part")
-            shutil.copyfile(source, partial)
-            partial.replace(target)
+            write_atomically(target, lambda tmp: shutil.copyfile(source, tmp))
         return target
 
     def new_job(self) -> Path:

@@ -221,7 +221,7 @@ def _render(args: argparse.Namespace) -> int:
     dream = LucidSonicDream(args.song, style=_style(args), device=args.device, **stems)
     plot = args.plot_signals
     if plot is not None:
-        validation.existing_folder("--plot-signals", Path(plot).expanduser())  # before the render, not after
+        validation.output_file("--plot-signals", plot, ".png", "signals.png")  # before the render, not after
     path = dream.hallucinate(file_name, **_render_kwargs(args))
     print(f"wrote {path} (seed {dream.seed})")
     if plot is not None:
@@ -252,7 +252,7 @@ def _riffuse(args: argparse.Namespace) -> int:
                            model=args.model, seed=args.seed, steps=args.steps, strength=args.strength,
                            guidance_scale=args.guidance_scale, negative_prompt=args.negative_prompt,
                            device=args.device)
-    print(f"wrote {path}" + (f" and {validation.video_path(args.video, 'video')}" if args.video else ""))
+    print(f"wrote {path}" + (f" and {validation.output_file('video', args.video, '.mp4')}" if args.video else ""))
     return 0
 
 

@@ -249,8 +249,6 @@ class LucidSonicDream:
         """
         if self.signals is None or self._vectors is None:
             raise RuntimeError("plot_signals() shows what drove a render: call hallucinate() first")
-        if not isinstance(path, (str, Path)) or not str(path).strip():
-            raise TypeError(f"plot_signals: path must be a file path such as 'signals.png', got {path!r}")
         return str(plot_signals(self.signals, self._vectors.drives, self._vectors.classes, self.classes, path,
                                 title=Path(self.song).name))
 

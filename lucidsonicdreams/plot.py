@@ -27,10 +27,7 @@ def plot_signals(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    path = Path(path).expanduser()
-    if path.suffix.lower() != ".png":
-        path = path.with_name(path.name + ".png")
-    validation.existing_folder("plot_signals", path)
+    path = validation.output_file("plot_signals", path, ".png", "signals.png")
     n = signals.n_frames
     times = signals.start + np.arange(n) / signals.fps
     shown = sorted(set(classes or [])) if class_vecs.shape[1] > 12 else list(range(class_vecs.shape[1]))

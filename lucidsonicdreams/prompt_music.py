@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from . import validation
 from .demo import BPM as SEED_BPM
-from .spectrogram import CLIP_SECONDS, DEFAULT_FORMAT, audio_to_image, clip_samples, image_to_audio, output_path
+from .spectrogram import CLIP_SECONDS, DEFAULT_FORMAT, audio_to_image, clip_samples, image_to_audio
 
 DEFAULT_MODEL = "riffusion/riffusion-model-v1"
 # Clips start a whole number of the seed beat's bars apart (5 s = 10 beats at 120 bpm), so the kicks of two
@@ -119,7 +119,7 @@ def riffuse_to_file(
     from .files import write_atomically
 
     settings = RiffuseSettings.parse(prompts, seconds, **generation)
-    target = output_path("output", output, ".wav")
+    target = validation.output_file("output", output, ".wav")
     if video is not None:
         from .diffusion import resolve_model
 

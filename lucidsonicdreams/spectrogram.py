@@ -315,18 +315,27 @@ def _istft(spectrum: np.ndarray, fmt: SpectrogramFormat, length: int) -> np.ndar
     """The signal of ``length`` samples whose STFT (frames first) is ``spectrum`` (least-squares overlap-add)."""
     hop, win = fmt.hop_length, fmt.win_length
     n_frames = spectrum.shape[0]
-    window = _window(win)
-    frames = scipy.fft.irfft(spectrum, n=fmt.n_fft, axis=1)[:, :win] * window
-    out = np.zeros(hop * (n_frames - 1) + win, dtype=np.float32)
-    weight = np.zeros_like(out)
-    for t in range(n_frames):  # vectorising this over overlaps would need win % hop == 0
-        out[t * hop : t * hop + win] += frames[t]
-    squared = window**2
-    for t in range(n_frames):
-        weight[t * hop : t * hop + win] += squared
+    frames = scipy.fft.irfft(spectrum, n=fmt.n_fft, axis=1)[:, :win] * _window(win)
+    out = _overlap_add(frames, hop)
     start = fmt.n_fft // 2 - _window_offset(fmt)  # frame t is centred on sample t * hop
-    out, weight = out[start : start + length], weight[start : start + length]
-    return out / np.where(weight > 1e-11, weight, 1)
+    return out[start : start + length] / _window_weight(fmt, n_frames)[start : start + length]
+
+
+def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
+    """Frames [shape=(n, win)] added ``hop`` samples apart. Returns [shape=(hop * (n - 1) + win,)]."""
+    out = np.zeros(hop * (len(frames) - 1) + frames.shape[1], dtype=np.float32)
+    for t, frame in enumerate(frames):  # vectorising this over overlaps would need win % hop == 0
+        out[t * hop : t * hop + len(frame)] += frame
+    return out
+
+
+@lru_cache(maxsize=4)
+def _window_weight(fmt: SpectrogramFormat, n_frames: int) -> np.ndarray:
+    """The overlapped squared windows that an inverse STFT divides by (1 where they vanish): the same for every
+    Griffin-Lim iteration, so worked out once."""
+    squared = np.broadcast_to(_window(fmt.win_length) ** 2, (n_frames, fmt.win_length))
+    weight = _overlap_add(squared, fmt.hop_length)
+    return np.where(weight > 1e-11, weight, 1)
 
 
 @lru_cache(maxsize=4)
@@ -363,7 +372,7 @@ def song_to_image(song: str | Path, output: str | Path, *, start: float = 0.0, d
     from .audio import fit_length, load_channels, readable_duration
 
     path = validation.audio_file("song", song)
-    target = output_path("output", output, ".png")
+    target = validation.output_file("output", output, ".png")
     start = validation.number("start", start, low=0)
     duration = validation.number("duration", duration, low=0, low_open=True)
     stereo = validation.flag("stereo", stereo)
@@ -382,23 +391,10 @@ def image_to_wav(image: str | Path | Image.Image, output: str | Path, *, seed: i
     """Write the sound of a spectrogram image as a 16-bit WAV file and return its path."""
     import soundfile
 
-    target = output_path("output", output, ".wav")
+    target = validation.output_file("output", output, ".wav")
     samples, rate = image_to_audio(image, seed=seed)
     return write_atomically(target, lambda tmp: soundfile.write(tmp, samples.T, rate, subtype="PCM_16",
                                                                 format="WAV"))
-
-
-def output_path(name: str, value: object, suffix: str) -> Path:
-    """A file to write: ``suffix`` added when missing, its folder existing."""
-    if not isinstance(value, (str, Path)) or not str(value).strip():
-        raise TypeError(f"{name} must be a file path such as 'out{suffix}', got {value!r}")
-    path = Path(value).expanduser()
-    if path.suffix.lower() != suffix:
-        path = path.with_name(path.name + suffix)
-    if path.is_dir():
-        raise ValueError(f"{name} {str(value)!r} is a folder; give a file name such as 'out{suffix}'")
-    validation.existing_folder(name, path)
-    return path
 
 
 def clip_samples(seconds: float = CLIP_SECONDS, fmt: SpectrogramFormat = DEFAULT_FORMAT) -> int:

@@ -111,16 +111,25 @@ def existing_file(name: str, value: object, kind: str = "a file") -> Path:
     return path
 
 
-def video_path(file_name: object, name: str = "file_name") -> Path:
-    """The output path (the argument ``name``), with ``.mp4`` appended if missing; its folder must exist."""
-    if not isinstance(file_name, (str, Path)) or not str(file_name).strip():
-        raise TypeError(f"{name} must be a file path such as 'song.mp4', got {file_name!r}")
-    path = Path(file_name).expanduser()
-    if path.suffix.lower() != ".mp4":
-        path = path.with_name(path.name + ".mp4")
+def output_file(name: str, value: object, suffix: str, example: str | None = None) -> Path:
+    """A file to write (the argument ``name``): ``suffix`` appended if missing, not a directory, its folder
+    existing."""
+    example = example or f"out{suffix}"
+    if not isinstance(value, (str, Path)) or not str(value).strip():
+        raise TypeError(f"{name} must be a file path such as {example!r}, got {value!r}")
+    path = Path(value).expanduser()
+    if path.suffix.lower() != suffix:
+        path = path.with_name(path.name + suffix)
     if path.is_dir():
-        raise ValueError(f"{name} {str(file_name)!r} is a directory; give a file name such as 'song.mp4'")
+        raise ValueError(f"{name} {str(value)!r} is a directory; give a file name such as {example!r}")
     existing_folder(name, path)
+    return path
+
+
+def video_path(file_name: object, name: str = "file_name") -> Path:
+    """The output video (the argument ``name``), with ``.mp4`` appended if missing, in a folder that exists and
+    can be written."""
+    path = output_file(name, file_name, ".mp4", "song.mp4")
     try:
         fd, probe = tempfile.mkstemp(prefix=".lucidsonicdreams-write-test.", dir=path.parent)
     except OSError as exc:
