@@ -14,7 +14,7 @@ import logging
 import math
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -258,19 +258,63 @@ def _deterministic(pipe):
 
 
 def _load_single_file(diffusers, path: Path, dtype: torch.dtype):
+    """A checkpoint in the original (CompVis / A1111) layout, as model sites share them. diffusers builds the
+    pipeline from the configuration of the matching hub model (e.g. Stable Diffusion 1.5's), fetched once and
+    cached; only the tensors come from the file."""
     if path.suffix.lower() != ".safetensors":
         raise ModelFileError(f"{path} is not a .safetensors file; pickled checkpoints (.ckpt, .pt, .bin) are "
                              "refused because loading them can run code")
-    from safetensors import safe_open
+    from diffusers.loaders.single_file_utils import SingleFileComponentError, fetch_diffusers_config
+    from huggingface_hub.errors import LocalEntryNotFoundError
 
-    with safe_open(str(path), framework="pt") as f:
-        xl = any(key.startswith("conditioner.embedders.1") for key in f.keys())
+    checkpoint = _LazyCheckpoint(path)
+    if not any(key.startswith("model.diffusion_model.") for key in checkpoint):
+        raise ModelFileError(f"{path} is not a Stable Diffusion checkpoint: it has no UNet weights "
+                             "(model.diffusion_model.*); give a single-file SD 1.x, 2.x or XL checkpoint, a "
+                             "diffusers folder or a hub id")
+    config = fetch_diffusers_config(checkpoint)["pretrained_model_name_or_path"]
+    # SDXL (and its relatives) condition on two text encoders, kept under conditioner.embedders.
+    xl = any(key.startswith("conditioner.embedders.") for key in checkpoint)
     cls = diffusers.StableDiffusionXLPipeline if xl else diffusers.StableDiffusionPipeline
     try:
         return cls.from_single_file(str(path), torch_dtype=dtype)
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(f"could not load {path} as a single-file checkpoint: {_first_line(exc)} (diffusers "
-                             "fetches the model's configuration from the hub the first time)") from None
+    except LocalEntryNotFoundError as exc:
+        raise DownloadError(f"{path.name} needs its configuration from the Hugging Face hub ({config}) the "
+                            f"first time it is loaded, and the hub could not be reached ({_first_line(exc)}). "
+                            "Connect once (it is cached after that), or convert the checkpoint to a diffusers "
+                            "folder and give the folder") from None
+    except (OSError, ValueError, KeyError, SingleFileComponentError) as exc:
+        raise ModelFileError(f"could not load {path} as a single-file {config} checkpoint: "
+                             f"{_first_line(exc)}") from None
+
+
+class _LazyCheckpoint(Mapping):
+    """A safetensors file's tensors by name, each read only when asked for: enough to tell the model type
+    without loading gigabytes twice."""
+
+    def __init__(self, path: Path) -> None:
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                self._keys = list(f.keys())
+        except (OSError, SafetensorError) as exc:
+            raise ModelFileError(f"{path} is not a readable safetensors file: {_first_line(exc)}") from None
+        self._path = path
+
+    def __getitem__(self, key: str) -> torch.Tensor:
+        from safetensors import safe_open
+
+        if key not in self._keys:
+            raise KeyError(key)
+        with safe_open(str(self._path), framework="pt") as f:
+            return f.get_tensor(key)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 def _first_line(exc: BaseException) -> str:

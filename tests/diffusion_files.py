@@ -121,3 +121,108 @@ def write_tiny_xl_pipeline(folder: Path, *, seed: int = 0) -> Path:
     )
     pipe.save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+_UNET_RESNET = {"norm1": "in_layers.0", "conv1": "in_layers.2", "norm2": "out_layers.0", "conv2": "out_layers.3",
+                "time_emb_proj": "emb_layers.1", "conv_shortcut": "skip_connection"}
+_UNET_TOP = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
+             "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2"}
+_VAE_ATTENTION = {"group_norm": "norm", "to_q": "q", "to_k": "k", "to_v": "v", "to_out.0": "proj_out"}
+
+
+def _ldm_unet_key(key: str, per_block: int, attention_blocks: set[int]) -> str:
+    """The original (CompVis) name of a diffusers UNet weight: blocks become numbered input/middle/output layers."""
+    parts = key.split(".")
+    for name, old in _UNET_TOP.items():
+        if key.startswith(name + "."):
+            return f"{old}.{key[len(name) + 1:]}"
+    if parts[0] in ("down_blocks", "up_blocks"):
+        block, kind, index, rest = int(parts[1]), parts[2], int(parts[3]), parts[4:]
+        first = 1 + block * (per_block + 1) if parts[0] == "down_blocks" else block * (per_block + 1)
+        where = "input_blocks" if parts[0] == "down_blocks" else "output_blocks"
+        if kind == "resnets":
+            return f"{where}.{first + index}.0.{_renamed(rest, _UNET_RESNET)}"
+        if kind == "attentions":
+            return f"{where}.{first + index}.1.{'.'.join(rest)}"
+        if kind == "downsamplers":
+            return f"input_blocks.{first + per_block}.0.op.{rest[-1]}"
+        slot = 2 if block in attention_blocks else 1
+        return f"output_blocks.{first + per_block}.{slot}.conv.{rest[-1]}"
+    if parts[0] == "mid_block":
+        index = int(parts[2])
+        if parts[1] == "resnets":
+            return f"middle_block.{2 * index}.{_renamed(parts[3:], _UNET_RESNET)}"
+        return f"middle_block.1.{'.'.join(parts[3:])}"
+    raise KeyError(key)
+
+
+def _ldm_vae_key(key: str, blocks: int) -> str:
+    """The original name of a diffusers VAE weight (the decoder's up blocks are numbered from the bottom)."""
+    side, parts = key.split(".", 1)[0], key.split(".")
+    if key.startswith(("quant_conv.", "post_quant_conv.")):
+        return key
+    rest = parts[1:]
+    if rest[0] == "conv_norm_out":
+        return f"{side}.norm_out.{rest[1]}"
+    if rest[0] in ("conv_in", "conv_out"):
+        return key
+    if rest[0] in ("down_blocks", "up_blocks"):
+        block = int(rest[1]) if rest[0] == "down_blocks" else blocks - 1 - int(rest[1])
+        where = "down" if rest[0] == "down_blocks" else "up"
+        if rest[2] == "resnets":
+            tail = ".".join(rest[4:]).replace("conv_shortcut", "nin_shortcut")
+            return f"{side}.{where}.{block}.block.{rest[3]}.{tail}"
+        return f"{side}.{where}.{block}.{'downsample' if where == 'down' else 'upsample'}.conv.{rest[-1]}"
+    if rest[:2] == ["mid_block", "resnets"]:
+        return f"{side}.mid.block_{int(rest[2]) + 1}.{'.'.join(rest[3:])}"
+    if rest[:2] == ["mid_block", "attentions"]:
+        return f"{side}.mid.attn_1.{_renamed(rest[3:], _VAE_ATTENTION)}"
+    raise KeyError(key)
+
+
+def _renamed(parts: list[str], names: dict[str, str]) -> str:
+    joined = ".".join(parts)
+    for new, old in names.items():
+        if joined.startswith(new + "."):
+            return old + joined[len(new):]
+    return joined
+
+
+def write_single_file_checkpoint(path: Path, pipe) -> Path:
+    """Save a Stable Diffusion 1.x pipeline as one ``.safetensors`` file in the original (CompVis / A1111) layout
+    that checkpoints from model sites use: ``model.diffusion_model.*``, ``first_stage_model.*`` and
+    ``cond_stage_model.transformer.*``. Our own inverse of the names diffusers' single-file loader reads."""
+    from safetensors.torch import save_file
+
+    unet_config = pipe.unet.config
+    attention_blocks = {i for i, kind in enumerate(unet_config.up_block_types) if "CrossAttn" in kind}
+    blocks = len(pipe.vae.config.up_block_types)
+    tensors = {}
+    for key, value in pipe.unet.state_dict().items():
+        tensors["model.diffusion_model." + _ldm_unet_key(key, unet_config.layers_per_block, attention_blocks)] = value
+    for key, value in pipe.vae.state_dict().items():
+        if "attentions" in key and value.ndim == 2:
+            value = value[:, :, None, None]  # the original VAE attention is 1x1 convolutions
+        tensors["first_stage_model." + _ldm_vae_key(key, blocks)] = value
+    for key, value in pipe.text_encoder.state_dict().items():
+        # transformers 5.6 dropped the text_model level from CLIPTextModel; checkpoints keep it.
+        tensors["cond_stage_model.transformer.text_model." + key.removeprefix("text_model.")] = value
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(path))
+    return path
+
+
+def write_hub_config_cache(hub_cache: Path, repo_id: str, folder: Path) -> Path:
+    """Put a diffusers folder's configuration files (no weights) in a Hugging Face cache as ``repo_id``'s main
+    revision: what diffusers' single-file loader finds after fetching a model's configuration once."""
+    import shutil
+
+    repo = hub_cache / f"models--{repo_id.replace('/', '--')}"
+    commit = "0" * 40
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(commit, encoding="utf-8")
+    snapshot = repo / "snapshots" / commit
+    for file in folder.rglob("*"):
+        if file.suffix in (".json", ".txt"):
+            (snapshot / file.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(file, snapshot / file.relative_to(folder))
+    return snapshot

@@ -5,9 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import probe
-from diffusion_files import write_hostile_folder, write_tiny_pipeline
+from diffusion_files import (
+    tiny_pipeline,
+    write_hostile_folder,
+    write_hub_config_cache,
+    write_single_file_checkpoint,
+    write_tiny_pipeline,
+)
 
-from lucidsonicdreams import DiffusionStyle, LucidSonicDream, ModelFileError, RenderOptions
+from lucidsonicdreams import DiffusionStyle, DownloadError, LucidSonicDream, ModelFileError, RenderOptions
 from lucidsonicdreams.cli import main
 
 pytest.importorskip("diffusers")
@@ -122,6 +128,46 @@ def test_a_pickled_single_file_checkpoint_is_refused(tmp_path):
     ckpt.write_bytes(b"not even read")
     with pytest.raises(ModelFileError, match="not a .safetensors file"):
         DiffusionStyle(ckpt, PROMPTS, device="cpu")
+
+
+SD15_CONFIG = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+
+
+@pytest.fixture()
+def offline_hub(tmp_path, monkeypatch):
+    """An offline Hugging Face cache in ``tmp_path``; the hub reads these at call time."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    return tmp_path / "hub"
+
+
+def test_a_single_file_checkpoint_gives_the_same_pictures_as_its_folder(style, model, offline_hub, tmp_path):
+    """A checkpoint in the original layout (as model sites share them), with the configuration diffusers fetched
+    once from the hub already cached: it loads offline and draws exactly what the diffusers folder draws."""
+    checkpoint = write_single_file_checkpoint(tmp_path / "tiny.safetensors", tiny_pipeline(tmp_path / "build"))
+    write_hub_config_cache(offline_hub, SD15_CONFIG, model)
+    single = DiffusionStyle(checkpoint, PROMPTS, device="cpu")
+    assert single.num_possible_classes == 3 and single.input_shape == style.input_shape
+    noise = np.random.default_rng(1).standard_normal((2, style.input_shape))
+    classes = np.array([[1.0, 0.0, 0.0], [0.2, 0.5, 0.3]])
+    assert np.array_equal(single(noise, classes, RenderOptions()), style(noise, classes, RenderOptions()))
+
+
+def test_a_single_file_checkpoint_without_its_configuration_says_what_to_do(offline_hub, tmp_path):
+    checkpoint = write_single_file_checkpoint(tmp_path / "tiny.safetensors", tiny_pipeline(tmp_path / "build"))
+    with pytest.raises(DownloadError, match=rf"from the Hugging Face hub \({SD15_CONFIG}\).*Connect once"):
+        DiffusionStyle(checkpoint, PROMPTS, device="cpu")
+
+
+def test_a_safetensors_file_that_is_not_a_stable_diffusion_checkpoint_is_named(offline_hub, tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    save_file({"mapping.fc0.weight": torch.zeros(4, 4)}, str(tmp_path / "stylegan.safetensors"))
+    with pytest.raises(ModelFileError, match="not a Stable Diffusion checkpoint"):
+        DiffusionStyle(tmp_path / "stylegan.safetensors", PROMPTS, device="cpu")
 
 
 @pytest.mark.parametrize("kwargs, error, words", [
