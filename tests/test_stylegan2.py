@@ -287,6 +287,8 @@ def test_bad_latents_and_ws_are_rejected(G):
         G(torch.zeros(2, 5))
     with pytest.raises(ValueError, match=r"ws must be a tensor of shape \[N, 6, 8\]"):
         G.synthesis(torch.zeros(2, 5, W))
+    with pytest.raises(ValueError, match=r"truncation_cutoff must be in \[0, 6\]"):
+        G(latents(), truncation_psi=0.5, truncation_cutoff=7)
     with pytest.raises(ValueError, match="noise_mode"):
         G(latents(), noise_mode="fresh")
 

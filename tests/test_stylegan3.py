@@ -327,11 +327,11 @@ def test_truncation_to_w_avg(g_r):
 
 
 def test_bad_inputs_raise_clear_errors(g_t, g_r):
-    with pytest.raises(ValueError, match=r"z must have shape \[N, 8\], got \(2, 7\)"):
+    with pytest.raises(ValueError, match=r"z must be a tensor of shape \[N, 8\], got a tensor of shape \[2, 7\]"):
         g_t(torch.zeros(2, 7))
     with pytest.raises(ValueError, match="conditional: c must be a"):
         g_r(latents(2, 8), None)
-    with pytest.raises(ValueError, match=r"c must have shape \[2, 4\], got \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"c must be a tensor of shape \[N, 4\], got a tensor of shape \[2, 3\]"):
         g_r(latents(2, 8), torch.zeros(2, 3))
     with pytest.raises(ValueError, match="unconditional"):
         g_t(latents(2, 8), torch.zeros(2, 4))

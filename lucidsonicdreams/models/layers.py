@@ -1,4 +1,5 @@
-"""Layers both StyleGAN generations share: activations with their gains, and the equalized-lr dense layer."""
+"""Layers both StyleGAN generations share: activations with their gains, the equalized-lr dense layer, and the
+mapping network."""
 
 from __future__ import annotations
 
@@ -141,3 +142,117 @@ class GeneratorBase(nn.Module):
     @use_fp16.setter
     def use_fp16(self, value: bool) -> None:
         self.synthesis.use_fp16 = bool(value)
+
+
+class MappingNetwork(nn.Module):
+    """Maps latents ``z`` (and labels ``c``) to intermediate latents ``w``, with truncation toward ``w_avg``: the same
+    network in StyleGAN2 and StyleGAN3 (which stores ``num_layers=2``)."""
+
+    def __init__(
+        self,
+        z_dim: int,  # latent width, 0 = no latent
+        c_dim: int,  # label width, 0 = unconditional
+        w_dim: int,  # intermediate latent width
+        num_ws: int,  # how many copies of w the synthesis network takes
+        *,
+        num_layers: int = 8,  # fully connected layers
+        embed_features: int | None = None,  # label embedding width, None = w_dim
+        layer_features: int | None = None,  # hidden width, None = w_dim
+        activation: str = "lrelu",  # activation of every layer
+        lr_multiplier: float = 0.01,  # learning-rate multiplier of every layer
+        w_avg_beta: float | None = 0.998,  # training-time decay of w_avg; None = the file has no w_avg
+    ) -> None:
+        super().__init__()
+        self.z_dim = z_dim
+        self.c_dim = c_dim
+        self.w_dim = w_dim
+        self.num_ws = num_ws
+        self.num_layers = num_layers
+        if c_dim == 0:
+            embed_features = 0
+        elif embed_features is None:
+            embed_features = w_dim
+        layer_features = w_dim if layer_features is None else layer_features
+        widths = [z_dim + embed_features] + [layer_features] * (num_layers - 1) + [w_dim]
+        if c_dim > 0:
+            self.embed = EqualizedLinear(c_dim, embed_features)
+        for i in range(num_layers):
+            layer = EqualizedLinear(widths[i], widths[i + 1], activation=activation, lr_multiplier=lr_multiplier)
+            self.add_module(f"fc{i}", layer)
+        self.has_w_avg = w_avg_beta is not None
+        if self.has_w_avg:
+            self.register_buffer("w_avg", torch.zeros(w_dim))
+
+    def check_inputs(self, z: torch.Tensor | None, c: torch.Tensor | None) -> int:
+        """Raise ``ValueError`` unless ``z [N, z_dim]`` and ``c [N, c_dim]`` fit this network; return N."""
+        n = None
+        if self.z_dim > 0:
+            if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.z_dim:
+                raise ValueError(f"z must be a tensor of shape [N, {self.z_dim}], got {describe_input(z)}")
+            n = z.shape[0]
+        if self.c_dim > 0:
+            if c is None:
+                raise ValueError(f"this generator is conditional: c must be a tensor of shape [N, {self.c_dim}]")
+            if not isinstance(c, torch.Tensor) or c.ndim != 2 or c.shape[1] != self.c_dim:
+                raise ValueError(f"c must be a tensor of shape [N, {self.c_dim}], got {describe_input(c)}")
+            if n is not None and c.shape[0] != n:
+                raise ValueError(f"z and c must have the same batch size, got {n} and {c.shape[0]}")
+            n = c.shape[0]
+        elif c is not None and (not isinstance(c, torch.Tensor) or c.numel() != 0):
+            raise ValueError(f"this generator is unconditional (c_dim=0): pass c=None, got {describe_input(c)}")
+        if n is None:
+            raise ValueError("the generator has neither a latent nor a label input")
+        return n
+
+    def check_truncation(self, truncation_cutoff: int | None) -> None:
+        if truncation_cutoff is not None and not 0 <= truncation_cutoff <= self.num_ws:
+            raise ValueError(f"truncation_cutoff must be in [0, {self.num_ws}] or None, got {truncation_cutoff}")
+
+    @torch.no_grad()
+    def forward(
+        self,
+        z: torch.Tensor | None,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+    ) -> torch.Tensor:
+        """Latents and labels to truncated intermediate latents.
+
+        Parameters
+        ----------
+        z : torch.Tensor [shape=(N, z_dim)]
+        c : torch.Tensor [shape=(N, c_dim)] or None
+            Labels (one-hot class vectors for class-conditional files); ``None`` when ``c_dim == 0``.
+        truncation_psi : float
+            ``w_avg + psi * (w - w_avg)``: 1 = no truncation, 0 = always ``w_avg``.
+        truncation_cutoff : int or None
+            Truncate only the first this many of the ``num_ws`` vectors; ``None`` = all.
+
+        Returns
+        -------
+        torch.Tensor [shape=(N, num_ws, w_dim), dtype=float32]
+        """
+        self.check_inputs(z, c)
+        self.check_truncation(truncation_cutoff)
+        parts = []
+        if self.z_dim > 0:
+            parts.append(normalize_2nd_moment(z.to(torch.float32)))
+        if self.c_dim > 0:
+            parts.append(normalize_2nd_moment(self.embed(c.to(torch.float32))))
+        x = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        for i in range(self.num_layers):
+            x = getattr(self, f"fc{i}")(x)
+        ws = x.unsqueeze(1).repeat(1, self.num_ws, 1)
+        if truncation_psi != 1:
+            if not self.has_w_avg:
+                raise ValueError("this generator stores no w_avg, so it only supports truncation_psi=1")
+            cutoff = self.num_ws if truncation_cutoff is None else truncation_cutoff
+            ws[:, :cutoff] = torch.lerp(self.w_avg, ws[:, :cutoff], truncation_psi)
+        return ws
+
+
+def describe_input(value: object) -> str:
+    """A short description of a bad input for error messages."""
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {list(value.shape)}"
+    return repr(value) if value is None else f"a {type(value).__name__}"

@@ -32,7 +32,8 @@ import scipy.special
 import torch
 import torch.nn.functional as F
 
-from .layers import EqualizedLinear, GeneratorBase, normalize_2nd_moment
+from . import layers
+from .layers import EqualizedLinear, GeneratorBase
 from .ops import upfirdn2d
 
 _NOISE_MODES = ("const", "random", "none")
@@ -202,71 +203,11 @@ def modulated_conv2d(
 # Modules
 
 
-class MappingNetwork(torch.nn.Module):
-    """z (and class label c) → w, broadcast to every synthesis layer, with truncation toward ``w_avg``."""
+class MappingNetwork(layers.MappingNetwork):
+    """StyleGAN3's mapping network: StyleGAN2's, with two layers unless the file says otherwise."""
 
-    def __init__(
-        self,
-        z_dim: int,  # Latent z size.
-        c_dim: int,  # Class-label size, 0 = unconditional.
-        w_dim: int,  # Intermediate latent w size.
-        num_ws: int,  # Number of w vectors produced (one per synthesis layer).
-        num_layers: int = 2,  # Fully connected layers.
-        lr_multiplier: float = 0.01,  # Learning-rate multiplier of those layers.
-        w_avg_beta: float | None = 0.998,  # Training only: decay of the w moving average (ignored).
-    ) -> None:
-        super().__init__()
-        self.z_dim = z_dim
-        self.c_dim = c_dim
-        self.w_dim = w_dim
-        self.num_ws = num_ws
-        self.num_layers = num_layers
-        self.embed = EqualizedLinear(c_dim, w_dim) if c_dim > 0 else None
-        widths = [z_dim + (w_dim if c_dim > 0 else 0)] + [w_dim] * num_layers
-        for idx in range(num_layers):
-            layer = EqualizedLinear(widths[idx], widths[idx + 1], activation="lrelu", lr_multiplier=lr_multiplier)
-            self.add_module(f"fc{idx}", layer)
-        self.register_buffer("w_avg", torch.zeros(w_dim))
-
-    def forward(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        truncation_psi: float = 1.0,
-        truncation_cutoff: int | None = None,
-    ) -> torch.Tensor:
-        """``z [N, z_dim]``, ``c [N, c_dim]`` (``None`` when ``c_dim == 0``) → ``ws [N, num_ws, w_dim]`` (float32).
-
-        The first ``truncation_cutoff`` (default all) ws are moved toward ``w_avg``: ``w_avg + psi * (w - w_avg)``.
-        """
-        if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.z_dim:
-            got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-            raise ValueError(f"z must have shape [N, {self.z_dim}], got {got}")
-        if self.c_dim > 0:
-            if c is None:
-                raise ValueError(f"this generator is conditional: c must be a [N, {self.c_dim}] tensor, got None")
-            if not isinstance(c, torch.Tensor) or tuple(c.shape) != (z.shape[0], self.c_dim):
-                got = tuple(c.shape) if isinstance(c, torch.Tensor) else type(c).__name__
-                raise ValueError(f"c must have shape [{z.shape[0]}, {self.c_dim}], got {got}")
-        elif c is not None and (not isinstance(c, torch.Tensor) or c.numel() != 0):
-            got = tuple(c.shape) if isinstance(c, torch.Tensor) else type(c).__name__
-            raise ValueError(f"this generator is unconditional: c must be None or empty, got {got}")
-        if truncation_cutoff is not None and not 0 <= truncation_cutoff <= self.num_ws:
-            raise ValueError(f"truncation_cutoff must be in [0, {self.num_ws}] or None, got {truncation_cutoff}")
-        x = normalize_2nd_moment(z.to(torch.float32))
-        if self.embed is not None:
-            y = normalize_2nd_moment(self.embed(c.to(torch.float32)))
-            x = torch.cat([x, y], dim=1)
-        for idx in range(self.num_layers):
-            x = getattr(self, f"fc{idx}")(x)
-        ws = x.unsqueeze(1).repeat(1, self.num_ws, 1)
-        if truncation_psi != 1:
-            cutoff = self.num_ws if truncation_cutoff is None else truncation_cutoff
-            ws[:, :cutoff] = torch.lerp(self.w_avg.to(ws.dtype), ws[:, :cutoff], truncation_psi)
-        return ws
-
-    def extra_repr(self) -> str:
-        return f"z_dim={self.z_dim}, c_dim={self.c_dim}, w_dim={self.w_dim}, num_ws={self.num_ws}"
+    def __init__(self, z_dim: int, c_dim: int, w_dim: int, num_ws: int, *, num_layers: int = 2, **kwargs) -> None:
+        super().__init__(z_dim, c_dim, w_dim, num_ws, num_layers=num_layers, **kwargs)
 
 
 class SynthesisInput(torch.nn.Module):
