@@ -137,7 +137,8 @@ def draw_motion(rng: np.random.Generator, n_frames: int, dim: int, fps: float, r
 def add_motion(
     latents: np.ndarray, amplitude: np.ndarray, draws: MotionDraws, *, fps: float, react: float, truncation: float
 ) -> np.ndarray:
-    """Move latents along per-dimension directions by ``react * 20 / fps * amplitude`` per frame (0.4's motion).
+    """Move latents along per-dimension directions by ``react * MOTION_SPEED / fps * amplitude`` per frame (0.4's
+    motion).
 
     A dimension turns back once it is within ``react`` of ``±2 * truncation``; the speed factors of ``draws``
     slow a random subset of dimensions. Steps are smoothed and accumulated, in O(frames).
@@ -232,8 +233,8 @@ def class_vectors(
 
     Pitch ``p`` drives class ``classes[p]`` (when a class appears for several pitches, the last one drives it;
     with ``dominant_first``, the k-th most present pitch drives ``classes[k]``). The first frame takes the
-    chroma of the first frame with pitch content; each later frame adds ``pitch_react * 43 / fps`` times its
-    chroma to the previous frame's weights, re-normalises them to [0, 1] and scales them by ``complexity``.
+    chroma of the first frame with pitch content; each later frame adds ``pitch_react * CLASS_RATE_FPS / fps``
+    times its chroma to the previous frame's weights, re-normalises them to [0, 1] and scales them by ``complexity``.
     The result is averaged over ``smooth_seconds``, centred on each frame.
 
     chroma : np.ndarray [shape=(n_frames, 12)]
