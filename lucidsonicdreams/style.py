@@ -105,10 +105,13 @@ def check_style(style: object, input_shape: int | None, num_possible_classes: in
     if not isinstance(style, (str, Path)):
         raise TypeError(f"style must be a style name, a model file path, a Style or a function, got "
                         f"{type(style).__name__}")
-    if Path(style).expanduser().is_dir():
-        raise ValueError(f"style {str(style)!r} is a folder: a diffusers model needs prompts, e.g. "
+    path = Path(style).expanduser()
+    if path.is_dir() or (path.is_file() and path.suffix.lower() == ".safetensors"):
+        # StyleGAN files are pickles; folders and .safetensors checkpoints are diffusion models.
+        kind = "a folder" if path.is_dir() else "a .safetensors checkpoint"
+        raise ValueError(f"style {str(style)!r} is {kind}: a diffusion model needs prompts, e.g. "
                          f"LucidSonicDream(song, style={str(style)!r}, prompts=['a forest', 'the sea'])")
-    if is_builtin(style) or Path(style).expanduser().is_file():
+    if is_builtin(style) or path.is_file():
         return
     entry = find_style(style) if isinstance(style, str) else None
     if entry is not None:

@@ -155,6 +155,19 @@ def test_a_single_file_checkpoint_gives_the_same_pictures_as_its_folder(style, m
     assert np.array_equal(single(noise, classes, RenderOptions()), style(noise, classes, RenderOptions()))
 
 
+def test_a_single_file_checkpoint_on_the_command_line(song, model, offline_hub, tmp_path, capsys):
+    checkpoint = write_single_file_checkpoint(tmp_path / "tiny.safetensors", tiny_pipeline(tmp_path / "build"))
+    write_hub_config_cache(offline_hub, SD15_CONFIG, model)
+    out = tmp_path / "single.mp4"
+    assert main(["render", str(song), "-o", str(out), "--style", str(checkpoint), "--prompt", "a red fox",
+                 "--fps", "4", "--duration", "1", "--resolution", "32", "--device", "cpu"]) == 0
+    assert len(probe(out)["frames"]) == 4
+    # Without prompts it is named as a diffusion checkpoint, not read as a StyleGAN pickle.
+    assert main(["render", str(song), "-o", str(tmp_path / "none.mp4"), "--style", str(checkpoint)]) == 2
+    assert "is a .safetensors checkpoint: a diffusion model needs prompts" in capsys.readouterr().err
+    assert not (tmp_path / "none.mp4").exists()
+
+
 def test_a_single_file_checkpoint_without_its_configuration_says_what_to_do(offline_hub, tmp_path):
     checkpoint = write_single_file_checkpoint(tmp_path / "tiny.safetensors", tiny_pipeline(tmp_path / "build"))
     with pytest.raises(DownloadError, match=rf"from the Hugging Face hub \({SD15_CONFIG}\).*Connect once"):
