@@ -133,6 +133,13 @@ def test_a_pickled_single_file_checkpoint_is_refused(tmp_path):
 SD15_CONFIG = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 
 
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """The tiny pipeline (the ``model`` folder's weights) as one file in the original layout."""
+    folder = tmp_path_factory.mktemp("single-file")
+    return write_single_file_checkpoint(folder / "tiny.safetensors", tiny_pipeline(folder / "build"))
+
+
 @pytest.fixture()
 def offline_hub(tmp_path, monkeypatch):
     """An offline Hugging Face cache in ``tmp_path``; the hub reads these at call time."""
@@ -143,10 +150,9 @@ def offline_hub(tmp_path, monkeypatch):
     return tmp_path / "hub"
 
 
-def test_a_single_file_checkpoint_gives_the_same_pictures_as_its_folder(style, model, offline_hub, tmp_path):
+def test_a_single_file_checkpoint_gives_the_same_pictures_as_its_folder(style, model, checkpoint, offline_hub):
     """A checkpoint in the original layout (as model sites share them), with the configuration diffusers fetched
     once from the hub already cached: it loads offline and draws exactly what the diffusers folder draws."""
-    checkpoint = write_single_file_checkpoint(tmp_path / "tiny.safetensors", tiny_pipeline(tmp_path / "build"))
     write_hub_config_cache(offline_hub, SD15_CONFIG, model)
     single = DiffusionStyle(checkpoint, PROMPTS, device="cpu")
     assert single.num_possible_classes == 3 and single.input_shape == style.input_shape
@@ -155,8 +161,7 @@ def test_a_single_file_checkpoint_gives_the_same_pictures_as_its_folder(style, m
     assert np.array_equal(single(noise, classes, RenderOptions()), style(noise, classes, RenderOptions()))
 
 
-def test_a_single_file_checkpoint_on_the_command_line(song, model, offline_hub, tmp_path, capsys):
-    checkpoint = write_single_file_checkpoint(tmp_path / "tiny.safetensors", tiny_pipeline(tmp_path / "build"))
+def test_a_single_file_checkpoint_on_the_command_line(song, model, checkpoint, offline_hub, tmp_path, capsys):
     write_hub_config_cache(offline_hub, SD15_CONFIG, model)
     out = tmp_path / "single.mp4"
     assert main(["render", str(song), "-o", str(out), "--style", str(checkpoint), "--prompt", "a red fox",
@@ -168,8 +173,7 @@ def test_a_single_file_checkpoint_on_the_command_line(song, model, offline_hub, 
     assert not (tmp_path / "none.mp4").exists()
 
 
-def test_a_single_file_checkpoint_without_its_configuration_says_what_to_do(offline_hub, tmp_path):
-    checkpoint = write_single_file_checkpoint(tmp_path / "tiny.safetensors", tiny_pipeline(tmp_path / "build"))
+def test_a_single_file_checkpoint_without_its_configuration_says_what_to_do(checkpoint, offline_hub):
     with pytest.raises(DownloadError, match=rf"from the Hugging Face hub \({SD15_CONFIG}\).*Connect once"):
         DiffusionStyle(checkpoint, PROMPTS, device="cpu")
 
