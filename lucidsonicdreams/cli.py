@@ -129,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", dest="file_name", help="video file to write (default: SONG.mp4 here)")
     render.add_argument("--style", default=DEFAULT_STYLE,
                         help=f"style name from `lucidsonicdreams styles`, a StyleGAN .pkl file, or with --prompt a "
-                             f"diffusion model: catalog name, hub id or diffusers folder (default: {DEFAULT_STYLE})")
+                             f"diffusion model: catalog name, hub id, diffusers folder or .safetensors file (default: "
+                             f"{DEFAULT_STYLE})")
     diffusion = render.add_argument_group("diffusion styles (need `pip install lucidsonicdreams[diffusion]`)")
     diffusion.add_argument("--prompt", dest="prompts", action="append", metavar="TEXT",
                            help="a prompt; repeat for more: the 12 pitches weight them as classes")
@@ -182,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     riff.add_argument("--negative-prompt", metavar="TEXT", help="what to avoid")
     riff.add_argument("--video", metavar="FILE", help="also render the music's video on the same prompts")
     riff.add_argument("--video-style", default="sd-turbo",
-                      help="diffusion style of the video: catalog name, hub id or folder (default: sd-turbo)")
+                      help="diffusion style of the video: catalog name, hub id, folder or .safetensors file "
+                           "(default: sd-turbo)")
     riff.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
 
     ui = commands.add_parser("ui", help="start the web app (needs `pip install lucidsonicdreams[ui]`)",

@@ -86,7 +86,8 @@ def check_style(style: object, input_shape: int | None, num_possible_classes: in
 
         if isinstance(style, Style) or callable(style) or is_builtin(style):
             raise ValueError("prompts are for diffusion styles: give a diffusion model as style (a catalog name "
-                             "such as 'sd-turbo', a hub id or a diffusers folder), or leave prompts out")
+                             "such as 'sd-turbo', a hub id, a diffusers folder or a .safetensors file), or leave "
+                             "prompts out")
         validation.prompts(prompts)
         resolve_model(style)
         return
