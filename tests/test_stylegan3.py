@@ -326,6 +326,13 @@ def test_truncation_to_w_avg(g_r):
     torch.testing.assert_close(ws[:, 3:], free[:, 3:], rtol=0, atol=0)
 
 
+def test_truncation_of_a_half_precision_mapping():
+    """ws come out float32 whatever the weights; w_avg follows them, so a .half() copy still truncates."""
+    mapping = make(TINY_R, c_dim=4).mapping.half()
+    ws = mapping(latents(2, 8), torch.eye(4)[:2], truncation_psi=0.5)
+    assert ws.dtype == torch.float32 and torch.isfinite(ws).all()
+
+
 def test_bad_inputs_raise_clear_errors(g_t, g_r):
     with pytest.raises(ValueError, match=r"z must be a tensor of shape \[N, 8\], got a tensor of shape \[2, 7\]"):
         g_t(torch.zeros(2, 7))

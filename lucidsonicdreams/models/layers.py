@@ -247,7 +247,7 @@ class MappingNetwork(nn.Module):
             if not self.has_w_avg:
                 raise ValueError("this generator stores no w_avg, so it only supports truncation_psi=1")
             cutoff = self.num_ws if truncation_cutoff is None else truncation_cutoff
-            ws[:, :cutoff] = torch.lerp(self.w_avg, ws[:, :cutoff], truncation_psi)
+            ws[:, :cutoff] = torch.lerp(self.w_avg.to(ws.dtype), ws[:, :cutoff], truncation_psi)
         return ws
 
 
