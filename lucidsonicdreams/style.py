@@ -91,7 +91,18 @@ def check_style(style: object, input_shape: int | None, num_possible_classes: in
         validation.prompts(prompts)
         resolve_model(style)
         return
+    if isinstance(style, type) and issubclass(style, Style):
+        raise TypeError(f"style is the class {style.__name__}; pass an instance: style={style.__name__}(...)")
     if isinstance(style, Style):
+        validation.number("style.input_shape", getattr(style, "input_shape", None), low=1, integer=True)
+        validation.number("style.num_possible_classes", getattr(style, "num_possible_classes", None), low=0,
+                          integer=True)
+        try:
+            inspect.signature(style).bind(None, None, None)
+        except TypeError:
+            raise TypeError(f"{type(style).__name__}.__call__ must take (noise_batch, class_batch, options)") from None
+        except ValueError:
+            pass  # no readable signature: trusted, as for functions
         return
     if callable(style):
         validation.function("style function", style, ("noise_batch", "class_batch"))
@@ -106,13 +117,17 @@ def check_style(style: object, input_shape: int | None, num_possible_classes: in
     if not isinstance(style, (str, Path)):
         raise TypeError(f"style must be a style name, a model file path, a Style or a function, got "
                         f"{type(style).__name__}")
+    if is_builtin(style):
+        return
+    if not str(style).strip():
+        raise ValueError("style is empty; give a style name (show_styles() lists them) or a model file path")
     path = Path(style).expanduser()
     if path.is_dir() or (path.is_file() and path.suffix.lower() == ".safetensors"):
         # StyleGAN files are pickles; folders and .safetensors checkpoints are diffusion models.
         kind = "a folder" if path.is_dir() else "a .safetensors checkpoint"
         raise ValueError(f"style {str(style)!r} is {kind}: a diffusion model needs prompts, e.g. "
                          f"LucidSonicDream(song, style={str(style)!r}, prompts=['a forest', 'the sea'])")
-    if is_builtin(style) or path.is_file():
+    if path.is_file():
         return
     entry = find_style(style) if isinstance(style, str) else None
     if entry is not None:
@@ -191,13 +206,15 @@ class FunctionStyle(Style):
     """A user function ``f(noise_batch, class_batch)`` that returns images.
 
     uint8 images are used as they are; float images are read as ``f.output_range`` (default ``(-1, 1)``,
-    StyleGAN's convention; set ``f.output_range = (0, 1)`` for [0, 1] images). A function that also takes
-    ``size`` or ``truncation_psi`` keyword arguments gets those render options, like every other style.
+    StyleGAN's convention; set ``f.output_range = (0, 1)`` for [0, 1] images). A function that also names
+    ``size`` or ``truncation_psi`` among its parameters gets those render options, like every other style.
     """
 
     def __init__(self, func: Callable, input_shape: int, num_possible_classes: int) -> None:
         self.func = func
-        self.option_names = _keyword_arguments(func, [f.name for f in fields(RenderOptions)])
+        # Only options the function names: one taking **kwargs (e.g. to pass on) gets just the two vectors.
+        self.option_names = validation.keyword_parameters(
+            func, [f.name for f in fields(RenderOptions)], through_kwargs=False) or []
         self.input_shape = int(input_shape)
         self.num_possible_classes = int(num_possible_classes)
         value_range = getattr(func, "output_range", (-1.0, 1.0))
@@ -213,14 +230,3 @@ class FunctionStyle(Style):
         if len(images) != len(noise_batch):
             raise TypeError(f"style function returned {len(images)} images for a batch of {len(noise_batch)}")
         return images
-
-
-def _keyword_arguments(func: Callable, names: list[str]) -> list[str]:
-    """Those of ``names`` that ``func`` accepts as keyword arguments (all of them with ``**kwargs``)."""
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return []
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return list(names)
-    return [n for n in names if n in params and params[n].kind is not inspect.Parameter.POSITIONAL_ONLY]

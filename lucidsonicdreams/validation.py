@@ -73,17 +73,25 @@ def function(name: str, value: object, parameters: tuple[str, ...]) -> Callable:
     """
     if not callable(value):
         raise TypeError(f"{name} must be a function (any callable), got {type(value).__name__}")
-    try:
-        params = inspect.signature(value).parameters
-    except (TypeError, ValueError):
-        return value
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return value
-    missing = [p for p in parameters if p not in params]
+    accepted = keyword_parameters(value, parameters)
+    missing = [] if accepted is None else [p for p in parameters if p not in accepted]
     if missing:
         raise TypeError(f"{name} must accept the keyword arguments {', '.join(parameters)}; "
                         f"{getattr(value, '__name__', type(value).__name__)} lacks {', '.join(missing)}")
     return value
+
+
+def keyword_parameters(func: Callable, names: Iterable[str], *, through_kwargs: bool = True) -> list[str] | None:
+    """Those of ``names`` that ``func`` takes as keyword arguments: by name (not positional-only), or any of them
+    through ``**kwargs`` when ``through_kwargs``. ``None`` when its signature cannot be read."""
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return None
+    if through_kwargs and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return list(names)
+    by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [n for n in names if n in params and params[n].kind in by_name]
 
 
 def flag(name: str, value: object, *, optional: bool = False) -> bool | None:

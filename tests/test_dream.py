@@ -406,6 +406,57 @@ def test_a_style_object_must_be_a_style(song):
         LucidSonicDream(song, style=42)
 
 
+def test_a_style_of_your_own_is_checked_before_any_work(song):
+    class NoShape(Style):
+        num_possible_classes = 0
+
+        def __call__(self, noise_batch, class_batch, options):
+            return noise_batch
+
+    class OldCall(Style):
+        input_shape, num_possible_classes = 8, 0
+
+        def __call__(self, noise_batch, class_batch):
+            return noise_batch
+
+    with pytest.raises(TypeError, match="style.input_shape must be an integer, got None"):
+        LucidSonicDream(song, style=NoShape())
+    with pytest.raises(TypeError, match=r"OldCall.__call__ must take \(noise_batch, class_batch, options\)"):
+        LucidSonicDream(song, style=OldCall())
+    with pytest.raises(TypeError, match=r"pass an instance: style=OldCall\(...\)"):
+        LucidSonicDream(song, style=OldCall)
+
+
+def test_style_names_and_folders(song, tmp_path, monkeypatch):
+    """A folder that happens to share the built-in style's name does not hide it; an empty name is named."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cppn").mkdir()
+    video = LucidSonicDream(song).hallucinate(tmp_path / "v.mp4", fps=4, duration=0.5, resolution=16, seed=1)
+    assert len(probe(video)["frames"]) == 2
+    with pytest.raises(ValueError, match="style is empty"):
+        LucidSonicDream(song, style=" ")
+
+
+def test_style_functions_get_only_the_options_they_name(song, tmp_path):
+    """0.4-style functions that pass **kwargs on are called with the two vectors alone; positional-only
+    parameters are refused before any work, since the vectors are passed by name."""
+    seen = []
+
+    def passes_on(noise_batch, class_batch, **kwargs):
+        seen.append(sorted(kwargs))
+        return np.zeros((len(noise_batch), 8, 8, 3), dtype=np.uint8)
+
+    LucidSonicDream(song, style=passes_on, input_shape=4, num_possible_classes=0).hallucinate(
+        tmp_path / "k.mp4", fps=4, duration=0.5, seed=1)
+    assert seen and all(names == [] for names in seen)
+
+    def positional_only(noise_batch, class_batch, /):
+        return noise_batch
+
+    with pytest.raises(TypeError, match="lacks noise_batch, class_batch"):
+        LucidSonicDream(song, style=positional_only, input_shape=4, num_possible_classes=0)
+
+
 def test_a_preview_is_an_exact_excerpt_of_the_render(song, tmp_path):
     """preview(at, seconds) draws the very frames hallucinate() draws at those times (same seed), from the same
     analysis, which it keeps for the render."""
