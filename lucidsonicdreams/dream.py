@@ -234,7 +234,8 @@ class LucidSonicDream:
         with tqdm(total=1, desc="Analysing audio", unit="song") as bar:
             self.signals = route_signals(self._analysis, self.song, routing, start=out.start, length=length,
                                          fps=out.fps, n_frames=n_frames, n_mels=min(dim, MAX_MELS),
-                                         structure=job.beat.sections or job.beat.react > 0)
+                                         structure=job.beat.sections or job.beat.react > 0,
+                                         classes=style.num_possible_classes > 0)
             bar.update()
         vectors = compose(self.signals, job, draws, dim, style.num_possible_classes)
         self.classes, self._vectors = vectors.class_order, vectors

@@ -85,10 +85,12 @@ def route_signals(
     n_frames: int,
     n_mels: int,
     structure: bool,
+    classes: bool = True,
 ) -> Signals:
     """Sample every driver of a render at the frame times. ``structure`` also finds the hits of the pulse's audio
     and the beats and sections of the song (needed by ``beat_react`` and ``sections``); without it they are
-    empty and no extra analysis runs."""
+    empty and no extra analysis runs. Without ``classes`` (a style with none) the chroma is zeros and its
+    analysis is skipped, unless the sections need it."""
 
     def track(path: Path | None) -> TrackAnalysis:
         return cache.track(path or song, start, length)
@@ -98,7 +100,10 @@ def route_signals(
         return track(path).amplitude(part, fps, n_frames, n_mels)
 
     song_track = track(None)
-    track(routing.chroma).start_chroma()
+    if classes:
+        track(routing.chroma).start_chroma()
+    if structure:
+        song_track.start_chroma()  # the sections compare the song's harmony
     hits = np.zeros(n_frames)
     beats, sections = Beats(0.0, np.zeros(0, dtype=int)), np.zeros(0, dtype=int)
     if structure:
@@ -113,7 +118,7 @@ def route_signals(
         start=start,
         pulse=amplitude(routing.pulse),
         motion=amplitude(routing.motion),
-        chroma=track(routing.chroma).chroma(fps, n_frames),
+        chroma=track(routing.chroma).chroma(fps, n_frames) if classes else np.zeros((n_frames, 12)),
         hits=hits,
         beat_frames=to_frames(beats.frames, fps, n_frames),
         tempo=beats.tempo,

@@ -474,3 +474,28 @@ def test_a_preview_is_an_exact_excerpt_of_the_render(song, tmp_path):
     assert fresh.signals is None and not (tmp_path / "late.mp4").exists()  # refused before any analysis
     with pytest.raises(TypeError, match="hallucinate\\(\\) does not take: colour"):
         dream.preview(tmp_path / "x.mp4", colour=3)
+
+
+def test_the_chroma_is_worked_out_only_when_something_uses_it(song, tmp_path, monkeypatch):
+    """A style without classes needs no chroma (the slowest analysis after the separation), unless the
+    sections compare the song's harmony."""
+    from lucidsonicdreams import analysis
+
+    calls = []
+    real = analysis.chromagram
+    monkeypatch.setattr(analysis, "chromagram", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def grey(noise_batch, class_batch):
+        return np.full((len(noise_batch), 8, 8, 3), 128, dtype=np.uint8)
+
+    def render(name, **kwargs):
+        dream = LucidSonicDream(song, style=grey, input_shape=4, num_possible_classes=kwargs.pop("classes", 0))
+        dream.hallucinate(tmp_path / name, fps=4, duration=1, seed=1, **kwargs)
+        return dream
+
+    dream = render("none.mp4")
+    assert not calls and not dream.signals.chroma.any()
+    render("sections.mp4", sections=True)
+    assert calls
+    calls.clear()
+    assert render("classes.mp4", classes=3).signals.chroma.any() and calls
