@@ -25,8 +25,9 @@ from . import validation
 from .audio import readable_duration
 from .cache import cache_dir
 from .dream import LucidSonicDream, render_settings
-from .errors import LucidSonicDreamsError
+from .errors import USER_ERRORS
 from .files import write_atomically
+from .style import check_style
 
 PREVIEW_SECONDS = 5.0
 PREVIEW_SIDE = 256  # short side of a preview, in pixels
@@ -35,9 +36,6 @@ STEMS = {"pulse_audio": "Pulse stem", "motion_audio": "Motion stem", "class_audi
          "contrast_audio": "Contrast stem", "flash_audio": "Flash stem", "output_audio": "Output audio"}
 # Songs (with their stems and style) whose analysis is kept, so a second preview skips decoding and separation.
 CACHED_DREAMS = 4
-USER_ERRORS = (ValueError, TypeError, OSError, MemoryError, LucidSonicDreamsError)
-
-
 def frame_size(shape: str, side: int) -> tuple[int, int]:
     """(width, height) for a shape preset and the short side, both even (H.264 wants even sizes)."""
     if shape not in SHAPES:
@@ -155,6 +153,7 @@ class App:
                 readable_duration(STEMS[name], kept_stems[name])
         style = str(self.workspace.keep_upload(settings.style)) if settings.model_upload else settings.style
         prompts = [line.strip() for line in settings.prompts.splitlines() if line.strip()] or None
+        check_style(style, None, None, prompts)  # loads nothing; a render would find out only in its own process
         kwargs = {**settings.render, "output_audio": kept_stems.pop("output_audio", None),
                   "resolution": frame_size(settings.shape, side)}
         render_settings(target, **kwargs)
@@ -203,10 +202,15 @@ class App:
                     message = messages.get(timeout=0.2)
                 except queue.Empty:
                     if not process.is_alive():
-                        stopped = "the render was cancelled" if session in self.cancelled else \
-                            f"the render stopped (exit code {process.exitcode})"
-                        result = ("error", stopped)
-                    continue
+                        try:  # its last message may still be on the way
+                            message = messages.get(timeout=1)
+                        except queue.Empty:
+                            stopped = "the render was cancelled" if session in self.cancelled else \
+                                f"the render stopped (exit code {process.exitcode})"
+                            result = ("error", stopped)
+                            continue
+                    else:
+                        continue
                 if message[0] == "progress":
                     if on_progress is not None:
                         on_progress(*message[1:])
@@ -260,3 +264,5 @@ def _render_job(song, stems, style, prompts, target, kwargs, messages) -> None:
         messages.put(("done", dream.hallucinate(target, **kwargs), dream.seed))
     except USER_ERRORS as exc:
         messages.put(("error", str(exc)))
+    except Exception as exc:  # anything else (e.g. CUDA out of memory) is still the user's to read
+        messages.put(("error", f"{type(exc).__name__}: {exc}"))

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__, validation
-from .dream import LucidSonicDream
-from .errors import LucidSonicDreamsError
+from .dream import LucidSonicDream, render_settings
+from .errors import USER_ERRORS
 from .prompt_music import DEFAULT_MODEL as RIFFUSION_MODEL
 from .prompt_music import GUIDANCE_SCALE as RIFFUSE_GUIDANCE
 from .prompt_music import STEPS as RIFFUSE_STEPS
@@ -25,8 +25,6 @@ from .style import DEFAULT_STYLE, show_styles
 
 # OSError covers a missing file, a folder that can't be written and a full disk; ImportError a missing extra:
 # all for the user to act on.
-USER_ERRORS = (ValueError, TypeError, OSError, MemoryError, ImportError, LucidSonicDreamsError)
-
 _HELP = {
     "output_audio": "audio muxed into the video (default: the song's rendered part)",
     "fps": "frames per second",
@@ -220,11 +218,17 @@ def _default_output(song: Path) -> str:
 def _render(args: argparse.Namespace) -> int:
     file_name = args.file_name or _default_output(Path(args.song))
     stems = {stem: getattr(args, stem) for stem in _STEMS}
-    dream = LucidSonicDream(args.song, style=_style(args), device=args.device, **stems)
+    render = _render_kwargs(args)
+    # Every input checked before the style is built: a model can take minutes to download and load.
+    render_settings(file_name, **render)
+    validation.audio_file("song", args.song)
+    for stem, path in stems.items():
+        validation.audio_file(stem, path, optional=True)
     plot = args.plot_signals
     if plot is not None:
-        validation.output_file("--plot-signals", plot, ".png", "signals.png")  # before the render, not after
-    path = dream.hallucinate(file_name, **_render_kwargs(args))
+        validation.output_file("--plot-signals", plot, ".png", "signals.png")
+    dream = LucidSonicDream(args.song, style=_style(args), device=args.device, **stems)
+    path = dream.hallucinate(file_name, **render)
     print(f"wrote {path} (seed {dream.seed})")
     if plot is not None:
         print(f"wrote {dream.plot_signals(plot)}")
@@ -232,8 +236,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _style(args: argparse.Namespace) -> object:
-    """``--style``, or with ``--prompt`` a DiffusionStyle of that model (the song is checked first: loading a
-    diffusion model takes a while)."""
+    """``--style``, or with ``--prompt`` a DiffusionStyle of that model."""
     settings = {"negative_prompt": args.negative_prompt, "steps": args.steps, "guidance_scale": args.guidance_scale}
     if not args.prompts:
         given = [name for name, value in settings.items() if value is not None]
@@ -242,7 +245,6 @@ def _style(args: argparse.Namespace) -> object:
         return args.style
     from .diffusion import DiffusionStyle
 
-    validation.audio_file("song", args.song)
     settings = {name: value for name, value in settings.items() if value is not None}
     return DiffusionStyle(args.style, args.prompts, device=args.device, **settings)
 

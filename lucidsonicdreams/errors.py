@@ -26,3 +26,7 @@ class AudioDecodeError(LucidSonicDreamsError):
 
 class EncoderError(LucidSonicDreamsError):
     """ffmpeg failed while writing the video."""
+
+
+# What a user's own input or setup can cause: reported as one line (the CLI, the web app), never as a traceback.
+USER_ERRORS = (ValueError, TypeError, OSError, MemoryError, ImportError, LucidSonicDreamsError)

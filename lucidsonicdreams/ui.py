@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from .app import PREVIEW_SECONDS, SHAPES, STEMS, USER_ERRORS, App, RenderError, Settings
+from .app import PREVIEW_SECONDS, SHAPES, STEMS, App, RenderError, Settings
 from .catalog import load_catalog
+from .errors import USER_ERRORS
 
 # The main settings (shown) and the rest (folded under "Advanced"): (name, kind, default, label, extra).
 MAIN = [

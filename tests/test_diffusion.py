@@ -212,6 +212,20 @@ def test_bad_models_are_named(song, tmp_path):
         DiffusionStyle(tmp_path, PROMPTS)
 
 
+def test_the_command_line_checks_every_flag_before_loading_the_model(song, model, tmp_path, capsys, monkeypatch):
+    import lucidsonicdreams.diffusion as diffusion
+
+    monkeypatch.setattr(diffusion, "load_pipeline", lambda *a, **k: pytest.fail("the model was loaded"))
+    common = ["render", str(song), "--style", str(model), "--prompt", "a fox"]
+    assert main([*common, "--fps", "0"]) == 2
+    assert "fps" in capsys.readouterr().err
+    assert main([*common, "--pulse-audio", str(tmp_path / "missing.wav")]) == 2
+    assert "pulse_audio" in capsys.readouterr().err
+    assert main([*common, "-o", str(tmp_path / "no" / "such" / "folder.mp4")]) == 2
+    assert main([*common, "--plot-signals", str(tmp_path / "no" / "plot.png")]) == 2
+    assert "--plot-signals" in capsys.readouterr().err
+
+
 def test_the_command_line(song, model, tmp_path, capsys):
     out = tmp_path / "cli.mp4"
     code = main(["render", str(song), "-o", str(out), "--style", str(model), "--prompt", "a red fox",
