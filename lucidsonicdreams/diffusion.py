@@ -108,7 +108,9 @@ class DiffusionStyle(Style):
         cfg = self.guidance_scale > 1
         out = self.pipe.encode_prompt(self.prompts, device=self.device, num_images_per_prompt=1,
                                       do_classifier_free_guidance=cfg,
-                                      negative_prompt=[self.negative_prompt or ""] * len(self.prompts) if cfg else None)
+                                      # None, not "": SDXL then uses zeros, as its own pipeline does
+                                      negative_prompt=[self.negative_prompt] * len(self.prompts)
+                                      if cfg and self.negative_prompt else None)
         names = (("prompt_embeds", "negative_prompt_embeds", "pooled_prompt_embeds", "negative_pooled_prompt_embeds")
                  if len(out) == 4 else ("prompt_embeds", "negative_prompt_embeds"))
         embeddings = {name: tensor for name, tensor in zip(names, out) if tensor is not None}
@@ -171,7 +173,7 @@ def resolve_model(model: object) -> tuple[str | Path, int | None]:
             raise ValueError(f"style {entry.name!r} is not a diffusion model, and prompts need one (e.g. "
                              f"'sd-turbo'); use {entry.name!r} without prompts")
         return entry.hub_id, entry.resolution
-    if isinstance(model, str) and _HUB_ID.fullmatch(model) and not model.startswith((".", "/", "~")):
+    if isinstance(model, str) and _HUB_ID.fullmatch(model):
         return model, None
     raise FileNotFoundError(f"model {str(model)!r} is neither a catalog name, a hub id (owner/name), nor an "
                             "existing folder or .safetensors file")
