@@ -22,11 +22,11 @@ import numpy as np
 from PIL import Image
 
 from lucidsonicdreams import LucidSonicDream
-from lucidsonicdreams.audio import ffmpeg_exe
-from lucidsonicdreams.cppn import CPPNStyle
-from lucidsonicdreams.demo import write_demo_song
+from lucidsonicdreams.audio.decode import ffmpeg_exe
+from lucidsonicdreams.audio.demo import write_demo_song
+from lucidsonicdreams.render.video import VideoWriter
 from lucidsonicdreams.style import RenderOptions
-from lucidsonicdreams.video import VideoWriter
+from lucidsonicdreams.style.cppn import CPPNStyle
 
 
 def style_only(resolution: int, batch_size: int, seconds: float = 5.0) -> float:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from diffusion_files import tiny_pipeline, write_tokenizer  # noqa: E402
 
 from lucidsonicdreams import DiffusionStyle, LucidSonicDream, RenderOptions  # noqa: E402
-from lucidsonicdreams.demo import write_demo_song  # noqa: E402
+from lucidsonicdreams.audio.demo import write_demo_song  # noqa: E402
 
 PROMPTS = ["a forest of glass", "a nebula over the sea", "a city made of coral"]
 

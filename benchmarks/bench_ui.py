@@ -19,8 +19,8 @@ from pathlib import Path
 
 from gradio_client import Client, handle_file
 
-from lucidsonicdreams.demo import write_demo_song
-from lucidsonicdreams.ui import serve
+from lucidsonicdreams.app.page import serve
+from lucidsonicdreams.audio.demo import write_demo_song
 
 
 def main() -> None:

@@ -1,16 +1,24 @@
-"""lucidsonicdreams: music videos from generative image models driven by the song."""
+"""lucidsonicdreams: music videos from generative image models driven by the song.
+
+The package is the pipeline, one subpackage per stage (data flows one way, and no stage imports a later one):
+
+    audio/ -> latents/ -> style/ (+ models/, catalog/) -> effects/ -> render/      spectrogram/, app/, cli
+    files     vectors      frames                          frames      plan, loop, video
+"""
 
 from __future__ import annotations
 
-from .diffusion import DiffusionStyle
-from .download import download_style
+from .catalog.download import download_style
+from .catalog.entries import show_styles
 from .dream import LucidSonicDream
 from .effects import EffectsGenerator, contrast_effect, flash_effect
 from .errors import AudioDecodeError, DownloadError, EncoderError, LucidSonicDreamsError, ModelFileError
 from .models.loader import load_network
-from .prompt_music import riffuse
+from .render.loop import render_window, write_video
+from .render.plan import RenderPlan, RenderResult
 from .spectrogram import audio_to_image, image_to_audio
-from .style import RenderOptions, Style, show_styles
+from .spectrogram.riffuse import riffuse
+from .style import DiffusionStyle, FunctionStyle, RenderOptions, Style
 
 __version__ = "1.0.0.dev0"
 
@@ -20,10 +28,13 @@ __all__ = [
     "DownloadError",
     "EffectsGenerator",
     "EncoderError",
+    "FunctionStyle",
     "LucidSonicDream",
     "LucidSonicDreamsError",
     "ModelFileError",
     "RenderOptions",
+    "RenderPlan",
+    "RenderResult",
     "Style",
     "audio_to_image",
     "contrast_effect",
@@ -31,6 +42,8 @@ __all__ = [
     "flash_effect",
     "image_to_audio",
     "load_network",
+    "render_window",
     "riffuse",
     "show_styles",
+    "write_video",
 ]

@@ -7,59 +7,29 @@ mistakes print one line and exit with code 2, without a traceback.
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, validation
-from .dream import LucidSonicDream, render_settings
+from . import __version__
+from .app.page import serve
+from .audio.demo import write_demo_song
+from .catalog.entries import show_styles
+from .dream import LucidSonicDream
 from .errors import USER_ERRORS
-from .prompt_music import DEFAULT_MODEL as RIFFUSION_MODEL
-from .prompt_music import GUIDANCE_SCALE as RIFFUSE_GUIDANCE
-from .prompt_music import STEPS as RIFFUSE_STEPS
-from .prompt_music import STRENGTH as RIFFUSE_STRENGTH
-from .spectrogram import CLIP_SECONDS, image_to_wav, song_to_image
-from .style import DEFAULT_STYLE, show_styles
+from .render import arguments
+from .render.arguments import ARGUMENTS
+from .spectrogram.images import CLIP_SECONDS, image_to_wav, song_to_image
+from .spectrogram.riffuse import DEFAULT_MODEL as RIFFUSION_MODEL
+from .spectrogram.riffuse import GUIDANCE_SCALE as RIFFUSE_GUIDANCE
+from .spectrogram.riffuse import STEPS as RIFFUSE_STEPS
+from .spectrogram.riffuse import STRENGTH as RIFFUSE_STRENGTH
+from .spectrogram.riffuse import riffuse_to_file
+from .style.diffusion import DiffusionStyle
+from .style.resolve import DEFAULT_STYLE
+from .utils import checks as validation
 
-# OSError covers a missing file, a folder that can't be written and a full disk; ImportError a missing extra:
-# all for the user to act on.
-_HELP = {
-    "output_audio": "audio muxed into the video (default: the song's rendered part)",
-    "fps": "frames per second",
-    "resolution": "frame size: N for NxN, or WIDTHxHEIGHT (the image fills the frame, centre-cropped)",
-    "start": "where to start in the song, in seconds",
-    "duration": "seconds to render (default: to the end)",
-    "save_frames": "also keep every frame as a PNG file beside the video",
-    "batch_size": "frames generated per batch",
-    "speed_fpm": "new base images per minute",
-    "pulse_percussive": "drive the pulse from the percussive part",
-    "pulse_harmonic": "drive the pulse from the harmonic part",
-    "pulse_react": "strength of the pulse",
-    "motion_percussive": "drive the motion from the percussive part",
-    "motion_harmonic": "drive the motion from the harmonic part",
-    "motion_react": "speed of the motion",
-    "motion_randomness": "share of the motion that is randomly slowed (0..1)",
-    "truncation": "scale of the latent vectors (0..1)",
-    "classes": "class indices driven by the 12 pitches",
-    "dominant_classes_first": "give the most present pitches the first listed classes",
-    "class_pitch_react": "how fast class weights follow the pitches",
-    "class_smooth_seconds": "seconds over which class weights are averaged",
-    "class_complexity": "scale of the class weights",
-    "class_shuffle_seconds": "rotate the pitch-to-class assignment every S seconds, or at the listed times",
-    "class_shuffle_strength": "how far each rotation goes (0..1 of 12 places)",
-    "contrast_strength": "contrast effect strength (turns the effect on)",
-    "contrast_percussive": "drive the contrast effect from the percussive part (turns the effect on)",
-    "flash_strength": "flash effect strength (turns the effect on)",
-    "flash_percussive": "drive the flash effect from the percussive part (turns the effect on)",
-    "seed": "random seed: the same seed and options give the same video",
-    "truncation_psi": "StyleGAN styles: pull towards the average latent (1 = off)",
-    "beat_react": "strength of the beat-locked hits: every onset pushes the image, which springs back (0 = off)",
-    "sections": "change the picture's character at the song's section boundaries",
-}
-# hallucinate parameters that have no command-line form (Python objects)
-_NOT_ON_CLI = {"file_name", "custom_effects"}
 _STEMS = ("pulse_audio", "motion_audio", "class_audio", "contrast_audio", "flash_audio")
 
 
@@ -93,27 +63,29 @@ def _resolution(text: str) -> int | tuple[int, int]:
     raise argparse.ArgumentTypeError(f"resolution must be N or WIDTHxHEIGHT, got {text!r}")
 
 
+# How each kind of command-line form is read.
+_CLI_FORMS = {
+    "number": {"type": _number, "metavar": "N"},
+    "flag": {"action": argparse.BooleanOptionalAction},
+    "resolution": {"type": _resolution, "metavar": "N|WxH"},
+    "ints": {"type": int, "nargs": "+", "metavar": "N"},
+    "numbers": {"type": _number, "nargs": "+", "metavar": "N"},
+    "file": {"metavar": "FILE"},
+}
+
+
 def _add_render_options(parser: argparse.ArgumentParser, defaults: dict[str, object]) -> None:
-    """One option per ``hallucinate`` parameter, typed from its default."""
-    for name, param in inspect.signature(LucidSonicDream.hallucinate).parameters.items():
-        if name == "self" or name in _NOT_ON_CLI:
+    """One option per ``hallucinate`` argument that has a command-line form, as :mod:`.render.arguments`
+    declares it; ``defaults`` replaces some defaults (the demo's)."""
+    for argument in ARGUMENTS:
+        if argument.cli is None:
             continue
-        flag = "--" + name.replace("_", "-")
-        default = defaults.get(name, param.default)
-        kwargs: dict = {"default": default, "dest": name, "help": _HELP.get(name, "")}
-        if name == "resolution":
-            kwargs.update(type=_resolution, metavar="N|WxH")
-        elif name == "output_audio":
-            kwargs.update(metavar="FILE")
-        elif name in ("classes", "class_shuffle_seconds"):
-            kwargs.update(type=int if name == "classes" else _number, nargs="+", metavar="N")
-        elif isinstance(param.default, bool) or name.endswith("_percussive"):
-            kwargs.update(action=argparse.BooleanOptionalAction)
-        else:
-            kwargs.update(type=_number, metavar="N")
-        if default is not None and "help" in kwargs and not isinstance(default, bool):
+        default = defaults.get(argument.name, argument.default)
+        kwargs: dict = {"default": default, "dest": argument.name, "help": argument.help}
+        kwargs.update(_CLI_FORMS[argument.cli])
+        if default is not None and not isinstance(default, bool):
             kwargs["help"] += f" (default: {default})"
-        parser.add_argument(flag, **kwargs)
+        parser.add_argument("--" + argument.name.replace("_", "-"), **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -201,8 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _render_kwargs(args: argparse.Namespace) -> dict:
-    kwargs = {name: getattr(args, name) for name in inspect.signature(LucidSonicDream.hallucinate).parameters
-              if hasattr(args, name) and name not in _NOT_ON_CLI}
+    kwargs = {a.name: getattr(args, a.name) for a in ARGUMENTS if a.cli is not None and hasattr(args, a.name)}
     shuffle = kwargs.get("class_shuffle_seconds")
     if shuffle is not None and len(shuffle) == 1:
         kwargs["class_shuffle_seconds"] = shuffle[0]
@@ -220,7 +191,7 @@ def _render(args: argparse.Namespace) -> int:
     stems = {stem: getattr(args, stem) for stem in _STEMS}
     render = _render_kwargs(args)
     # Every input checked before the style is built: a model can take minutes to download and load.
-    render_settings(file_name, **render)
+    arguments.parse(file_name, **render)
     validation.audio_file("song", args.song)
     for stem, path in stems.items():
         validation.audio_file(stem, path, optional=True)
@@ -228,8 +199,8 @@ def _render(args: argparse.Namespace) -> int:
     if plot is not None:
         validation.output_file("--plot-signals", plot, ".png", "signals.png")
     dream = LucidSonicDream(args.song, style=_style(args), device=args.device, **stems)
-    path = dream.hallucinate(file_name, **render)
-    print(f"wrote {path} (seed {dream.seed})")
+    result = dream.hallucinate(file_name, **render)
+    print(f"wrote {result.file} (seed {result.seed})")
     if plot is not None:
         print(f"wrote {dream.plot_signals(plot)}")
     return 0
@@ -243,15 +214,11 @@ def _style(args: argparse.Namespace) -> object:
         if given:
             raise ValueError(f"--{given[0].replace('_', '-')} is for diffusion styles: add --prompt TEXT")
         return args.style
-    from .diffusion import DiffusionStyle
-
     settings = {name: value for name, value in settings.items() if value is not None}
     return DiffusionStyle(args.style, args.prompts, device=args.device, **settings)
 
 
 def _riffuse(args: argparse.Namespace) -> int:
-    from .prompt_music import riffuse_to_file
-
     path = riffuse_to_file(args.output, args.prompts, args.seconds, video=args.video, video_style=args.video_style,
                            model=args.model, seed=args.seed, steps=args.steps, strength=args.strength,
                            guidance_scale=args.guidance_scale, negative_prompt=args.negative_prompt,
@@ -261,8 +228,6 @@ def _riffuse(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import write_demo_song
-
     with tempfile.TemporaryDirectory() as tmp:
         song = write_demo_song(Path(tmp) / "demo.wav", seconds=args.seconds)
         path = LucidSonicDream(song).hallucinate(args.file_name, **_render_kwargs(args))
@@ -278,8 +243,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             show_styles()
             return 0
         if args.command == "ui":
-            from .ui import serve
-
             try:
                 serve(args.host, args.port, args.work_dir)
             except KeyboardInterrupt:  # Ctrl-C while it was still starting

@@ -1,54 +1,34 @@
-"""``LucidSonicDream``: wires audio analysis, latents, the style, effects and the encoder into one render."""
+"""``LucidSonicDream``: a song and its stems, planned into a :class:`RenderPlan` and rendered.
+
+It only wires the stages together: arguments (:mod:`.render.arguments`) -> style (:mod:`.style`) -> audio
+analysis (:mod:`.audio`) -> vectors (:mod:`.latents`) -> effects -> the frame loop and the encoder
+(:mod:`.render`).
+"""
 
 from __future__ import annotations
 
-import inspect
-import shutil
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-from tqdm.auto import tqdm
 
-from . import settings, validation
-from .analysis import MAX_MELS, AnalysisCache, Part, choose_part
-from .audio import readable_duration
-from .device import resolve_device
-from .effects import EffectsGenerator, contrast_effect, flash_effect
-from .frames import fit_frame
-from .plot import plot_signals
-from .signals import Routing, Signals, route_signals
-from .style import DEFAULT_STYLE, RenderOptions, Style, check_style, is_builtin, load_style
-from .vectors import Draws, Vectors, compose
-from .video import AudioTrack, VideoWriter
+from .audio.analysis import AnalysisCache, Part, choose_part
+from .audio.decode import readable_duration
+from .audio.feature import MAX_MELS
+from .audio.signals import Routing, Signals, route_signals
+from .effects.generator import EffectsGenerator
+from .latents.compose import Draws, compose
+from .render import arguments
+from .render.loop import QUEUED_BATCHES, tqdm_progress, write_video
+from .render.plan import PlannedEffect, Progress, RenderPlan, RenderResult
+from .render.plot import plot_signals
+from .style.base import RenderOptions, Style
+from .style.resolve import DEFAULT_STYLE, load_style, resolve_style
+from .utils import checks as validation
+from .utils.device import resolve_device
 
-# At most this many generated batches wait for the encoder, so memory stays flat however long the song.
-_QUEUED_BATCHES = 2
 # Arrays of shape (frames, noise length) alive at once while the vectors are composed.
 _VECTOR_COPIES = 4
-
-
-@dataclass
-class _Effect:
-    effect: EffectsGenerator
-    amplitude: np.ndarray
-
-
-@dataclass
-class _Plan:
-    """A render ready to draw: its settings, style, vectors and effects for every frame of the part."""
-
-    job: settings.RenderSettings
-    style: Style
-    options: RenderOptions
-    vectors: Vectors
-    effects: list[_Effect]
-    length: float  # seconds
-    n_frames: int
-    window: tuple[int, int]  # the frames to draw: [first, end)
 
 
 class LucidSonicDream:
@@ -72,6 +52,9 @@ class LucidSonicDream:
     prompts : list of str, optional
         With a diffusion model as ``style`` (``'sd-turbo'``, a hub id or a diffusers folder): the prompts, which
         the music weights as it weights a GAN's classes. :class:`DiffusionStyle` takes more settings.
+    analysis : AnalysisCache, optional
+        Share the audio analysis with other objects of the same song (the web app keeps one per song, whatever
+        the style).
     """
 
     def __init__(
@@ -87,6 +70,8 @@ class LucidSonicDream:
         num_possible_classes: int | None = None,
         device: str | None = None,
         prompts: list[str] | None = None,
+        *,
+        analysis: AnalysisCache | None = None,
     ) -> None:
         self.song = validation.audio_file("song", song)
         self.pulse_audio = validation.audio_file("pulse_audio", pulse_audio, optional=True)
@@ -94,33 +79,35 @@ class LucidSonicDream:
         self.class_audio = validation.audio_file("class_audio", class_audio, optional=True)
         self.contrast_audio = validation.audio_file("contrast_audio", contrast_audio, optional=True)
         self.flash_audio = validation.audio_file("flash_audio", flash_audio, optional=True)
-        check_style(style, input_shape, num_possible_classes, prompts)
+        self.source = resolve_style(style, input_shape, num_possible_classes, prompts)
         self.style = style
-        self.prompts = None if prompts is None else validation.prompts(prompts)
+        self.prompts = None if prompts is None else list(self.source.prompts)
         self.input_shape = input_shape
         self.num_possible_classes = num_possible_classes
         self.device = resolve_device(device)
-        self.seed: int | None = None
-        self._analysis = AnalysisCache()
-        self.signals: Signals | None = None  # what drove the latest render, for plot_signals()
-        self._vectors: Vectors | None = None
-        self.classes: list[int] | None = None
-        self._loaded_style: tuple[int, Style] | None = None
-        if isinstance(style, Style) or prompts is not None or not (callable(style) or is_builtin(style)):
+        self._analysis = AnalysisCache() if analysis is None else analysis
+        self._result: RenderResult | None = None
+        self._style: tuple[int, Style] | None = None
+        if self.source.eager:
             # A model file (or a catalog style, downloaded first) is loaded now, so a bad one is reported before
             # anything else happens.
-            loaded = self._style(0)
+            loaded = self._load_style(0)
             self.input_shape, self.num_possible_classes = loaded.input_shape, loaded.num_possible_classes
 
-    def _style(self, seed: int) -> Style:
-        """The style for a render, re-used while it stays the same (only the latest one is kept)."""
-        # Only the built-in network's weights come from the seed; any other style is the same for every seed.
-        key = seed if is_builtin(self.style) else 0
-        if self._loaded_style is None or self._loaded_style[0] != key:
-            self._loaded_style = None  # let the old one go before building the next
-            self._loaded_style = (key, load_style(self.style, self.input_shape, self.num_possible_classes,
-                                                  self.device, seed, self.prompts))
-        return self._loaded_style[1]
+    @property
+    def seed(self) -> int | None:
+        """The seed of the latest render (read-only; give it to ``hallucinate(seed=...)`` for the same video)."""
+        return None if self._result is None else self._result.seed
+
+    @property
+    def signals(self) -> Signals | None:
+        """The per-frame signals that drove the latest render (read-only)."""
+        return None if self._result is None else self._result.signals
+
+    @property
+    def classes(self) -> list[int] | None:
+        """The classes the 12 pitches drove in the latest render (read-only)."""
+        return None if self._result is None else self._result.plan.class_order
 
     def hallucinate(
         self,
@@ -157,90 +144,47 @@ class LucidSonicDream:
         truncation_psi: float = 1.0,
         beat_react: float = 0,
         sections: bool = False,
-    ) -> str:
-        """Render the video and return its path.
+        *,
+        progress: Progress | None = None,
+    ) -> RenderResult:
+        """Render the video and return a :class:`RenderResult` (which reads as the video's path).
 
-        Every parameter is described in the README's table; all are checked before any audio is decoded.
+        Every parameter is described in the README's table (and declared in :mod:`.render.arguments`); all are
+        checked before any audio is decoded. ``progress(done, total, what)`` replaces the progress bars.
         """
-        arguments = dict(locals())
-        del arguments["self"]
-        plan = self._plan(settings.parse(**arguments))
-        self._render(plan)
-        return str(plan.job.output.file)
+        settings = dict(locals())
+        for name in ("self", "file_name", "progress"):
+            del settings[name]
+        started = time.perf_counter()
+        plan, signals = self._plan(arguments.parse(file_name, **settings), progress)
+        frames = write_video(plan, style=self._load_style(plan.style_seed), progress=progress or tqdm_progress())
+        return self._finish(plan, signals, frames, started)
 
-    def preview(self, file_name: str | Path, at: float | None = None, seconds: float = 5.0, **render) -> str:
+    def plan(self, file_name: str | Path, *, progress: Progress | None = None, **settings) -> RenderPlan:
+        """Everything ``hallucinate(file_name, **settings)`` would draw, as a picklable :class:`RenderPlan`:
+        draw any window of it with :func:`lucidsonicdreams.render_window`."""
+        return self._plan(arguments.parse(file_name, **settings), progress)[0]
+
+    def preview(self, file_name: str | Path, at: float | None = None, seconds: float = 5.0, *,
+                progress: Progress | None = None, **settings) -> RenderResult:
         """Render ``seconds`` of the video from ``at`` (seconds into the song; default: ``start``) exactly as
-        ``hallucinate(file_name, **render)`` would draw them, and return its path.
+        ``hallucinate(file_name, **settings)`` would draw them.
 
         The analysis (beats and sections included) and the vectors are those of the whole render, so a preview
-        is a true excerpt; the analysis is kept for the next preview and for the render. ``render`` takes every
-        ``hallucinate`` argument.
+        is a true excerpt; the analysis is kept for the next preview and for the render.
         """
-        job = render_settings(file_name, **render)
-        out = job.output
-        at = out.start if at is None else validation.number("at", at, low=out.start)
+        job = arguments.parse(file_name, **settings)
+        start = job.output.start
+        at = start if at is None else validation.number("at", at, low=start)
         seconds = validation.number("seconds", seconds, low=0, low_open=True)
-        plan = self._plan(job, window=(at - out.start, seconds))
-        self._render(plan)
-        return str(out.file)
-
-    def _plan(self, job: settings.RenderSettings, window: tuple[float, float] | None = None) -> _Plan:
-        """Everything a render needs before its first frame: inputs checked, style loaded, audio analysed, vectors
-        composed. ``window`` = (offset into the part, seconds) limits the frames to draw (checked before any
-        decoding); by default all of them."""
-        out = job.output
-        effects = self._effects(job.effects)
-        inputs = {"song": self.song, "pulse_audio": self.pulse_audio, "motion_audio": self.motion_audio,
-                  "class_audio": self.class_audio, "output_audio": out.audio,
-                  **{f"custom_effects[{i}].audio": fx.audio for i, fx in enumerate(effects) if fx.audio}}
-        validation.not_an_input(out.file, inputs.values())
-        lengths = {name: readable_duration(name, path) for name, path in inputs.items() if path is not None}
-
-        song_length = lengths["song"]
-        if out.start >= song_length:
-            raise ValueError(f"start={out.start:g} s is at or past the end of the song ({song_length:.2f} s)")
-        length = song_length - out.start if out.duration is None else min(out.duration, song_length - out.start)
-        n_frames = int(round(length * out.fps))
-        if n_frames < 1:
-            raise ValueError(f"the part to render ({length:.3f} s) is shorter than one frame at fps={out.fps:g}")
-        frames = (0, n_frames)
-        if window is not None:
-            first = int(round(window[0] * out.fps))
-            if first >= n_frames:
-                raise ValueError(f"at={out.start + window[0]:g} s is past the end of the part to render "
-                                 f"({out.start + length:.2f} s)")
-            frames = (first, min(n_frames, first + max(1, int(round(window[1] * out.fps)))))
-
-        self.seed = int(np.random.SeedSequence().entropy % 2**63) if out.seed is None else out.seed
-        draws = Draws.from_seed(self.seed)
-        style = self._style(int(draws.style.integers(2**63)))
-        validation.class_list(job.classes.classes, style.num_possible_classes)
-        options = RenderOptions(size=out.size, truncation_psi=job.truncation_psi)
-        if out.size is not None:
-            # Frames waiting for the encoder, plus what the style keeps per pixel (the built-in one caches a layer).
-            per_pixel = 3 * out.batch_size * (_QUEUED_BATCHES + 2) + style.bytes_per_pixel(options)
-            validation.memory_fits(f"resolution {out.size[0]}x{out.size[1]}", out.size[0] * out.size[1] * per_pixel)
-        dim = style.input_shape_for(options)
-        # The vectors of the whole part are built at once (float64 while composing, a few arrays at a time).
-        validation.memory_fits(f"{n_frames} noise vectors of length {dim}", n_frames * dim * 8 * _VECTOR_COPIES,
-                               "render a shorter part (duration) or at a lower fps")
-
-        routing = Routing(
-            pulse=self._source(self.pulse_audio, job.pulse.percussive, job.pulse.harmonic),
-            motion=self._source(self.motion_audio, job.motion.percussive, job.motion.harmonic),
-            chroma=self.class_audio,
-            effects=tuple((fx.audio, "percussive" if fx.percussive else "full") for fx in effects),
-        )
-        with tqdm(total=1, desc="Analysing audio", unit="song") as bar:
-            self.signals = route_signals(self._analysis, self.song, routing, start=out.start, length=length,
-                                         fps=out.fps, n_frames=n_frames, n_mels=min(dim, MAX_MELS),
-                                         structure=job.beat.sections or job.beat.react > 0,
-                                         classes=style.num_possible_classes > 0)
-            bar.update()
-        vectors = compose(self.signals, job, draws, dim, style.num_possible_classes)
-        self.classes, self._vectors = vectors.class_order, vectors
-        frame_effects = [_Effect(fx, amplitude) for fx, amplitude in zip(effects, self.signals.effects)]
-        return _Plan(job, style, options, vectors, frame_effects, length, n_frames, frames)
+        if job.output.duration is not None and at >= start + job.output.duration:
+            raise ValueError(f"at={at:g} s is past the end of the part to render ({start + job.output.duration:g} s)")
+        started = time.perf_counter()
+        plan, signals = self._plan(job, progress)
+        first, end = plan.window(at, seconds)
+        frames = write_video(plan, first, end, style=self._load_style(plan.style_seed),
+                             progress=progress or tqdm_progress())
+        return self._finish(plan, signals, frames, started)
 
     def plot_signals(self, path: str | Path) -> str:
         """Draw the signals that drove the latest render into one PNG and return its path.
@@ -248,100 +192,93 @@ class LucidSonicDream:
         Shows the waveform; the pulse, motion and beat signals as used; beat marks and section boundaries; and
         the class weights as a heat map. Only available after :meth:`hallucinate`.
         """
-        if self.signals is None or self._vectors is None:
+        if self._result is None:
             raise RuntimeError("plot_signals() shows what drove a render: call hallucinate() first")
-        return str(plot_signals(self.signals, self._vectors.drives, self._vectors.classes, self.classes, path,
+        plan = self._result.plan
+        return str(plot_signals(self._result.signals, plan.drives, plan.classes, plan.class_order, path,
                                 title=Path(self.song).name))
+
+    def _finish(self, plan: RenderPlan, signals: Signals, frames: int, started: float) -> RenderResult:
+        self._result = RenderResult(plan.output.file, plan.seed, signals, frames, time.perf_counter() - started,
+                                    plan)
+        return self._result
+
+    def _load_style(self, seed: int) -> Style:
+        """The style for a render, re-used while it stays the same (the seed matters to the built-in style only;
+        only the latest one is kept)."""
+        key = seed if self.source.seeded else 0
+        if self._style is None or self._style[0] != key:
+            self._style = None  # let the old one go before building the next
+            self._style = (key, load_style(self.source, self.device, seed))
+        return self._style[1]
+
+    def _plan(self, job: arguments.RenderSettings, progress: Progress | None) -> tuple[RenderPlan, Signals]:
+        """The stages before the first frame, in order; each passes checked objects to the next."""
+        out = job.output
+        # 1. Check the inputs: every file named, the output path, the part to render (headers only, no decoding).
+        effects = job.effects.chosen(self.contrast_audio, self.flash_audio)
+        inputs = {"song": self.song, "pulse_audio": self.pulse_audio, "motion_audio": self.motion_audio,
+                  "class_audio": self.class_audio, "output_audio": out.audio,
+                  **{f"custom_effects[{i}].audio": fx.audio for i, fx in enumerate(effects) if fx.audio}}
+        validation.not_an_input(out.file, inputs.values())
+        lengths = {name: readable_duration(name, path) for name, path in inputs.items() if path is not None}
+        song_length = lengths["song"]
+        if out.start >= song_length:
+            raise ValueError(f"start={out.start:g} s is at or past the end of the song ({song_length:.2f} s)")
+        length = song_length - out.start if out.duration is None else min(out.duration, song_length - out.start)
+        n_frames = int(round(length * out.fps))
+        if n_frames < 1:
+            raise ValueError(f"the part to render ({length:.3f} s) is shorter than one frame at fps={out.fps:g}")
+
+        # 2. The seed, and one random generator per random part of the render.
+        seed = int(np.random.SeedSequence().entropy % 2**63) if out.seed is None else out.seed
+        draws = Draws.from_seed(seed)
+        style_seed = int(draws.style.integers(2**63))
+
+        # 3. The style, and what it needs of memory at this size.
+        style = self._load_style(style_seed)
+        validation.class_list(job.classes.classes, style.num_possible_classes)
+        options = RenderOptions(size=out.size, truncation_psi=job.truncation_psi)
+        if out.size is not None:
+            # Frames waiting for the encoder, plus what the style keeps per pixel (the built-in one caches a layer).
+            per_pixel = 3 * out.batch_size * (QUEUED_BATCHES + 2) + style.bytes_per_pixel(options)
+            validation.memory_fits(f"resolution {out.size[0]}x{out.size[1]}", out.size[0] * out.size[1] * per_pixel)
+        dim = style.input_shape_for(options)
+        # The vectors of the whole part are built at once (float64 while composing, a few arrays at a time).
+        validation.memory_fits(f"{n_frames} noise vectors of length {dim}", n_frames * dim * 8 * _VECTOR_COPIES,
+                               "render a shorter part (duration) or at a lower fps")
+
+        # 4. Analyse the audio into per-frame signals.
+        routing = Routing(
+            pulse=self._source(self.pulse_audio, job.pulse.percussive, job.pulse.harmonic),
+            motion=self._source(self.motion_audio, job.motion.percussive, job.motion.harmonic),
+            chroma=self.class_audio,
+            effects=tuple((fx.audio, "percussive" if fx.percussive else "full") for fx in effects),
+        )
+        report = progress or tqdm_progress()
+        report(0, 1, "Analysing audio")
+        signals = route_signals(self._analysis, self.song, routing, start=out.start, length=length, fps=out.fps,
+                                n_frames=n_frames, n_mels=min(dim, MAX_MELS),
+                                structure=job.beat.sections or job.beat.react > 0,
+                                classes=style.num_possible_classes > 0)
+        report(1, 1, "Analysing audio")
+
+        # 5. Compose the vectors of every frame.
+        vectors = compose(signals, pulse=job.pulse, motion=job.motion, beat=job.beat, classes=job.classes,
+                          start=out.start, draws=draws, dim=dim, num_classes=style.num_possible_classes)
+
+        # 6. The plan: everything the frame loop draws.
+        plan = RenderPlan(
+            style=self.source, style_seed=style_seed, device=str(self.device), seed=seed, fps=out.fps,
+            start=out.start, length=length, noise=vectors.noise, classes=vectors.classes,
+            class_order=vectors.class_order,
+            effects=tuple(PlannedEffect(fx, amplitude) for fx, amplitude in zip(effects, signals.effects)),
+            options=options, output=out, audio=out.audio or self.song, drives=vectors.drives,
+        )
+        return plan, signals
 
     @staticmethod
     def _source(stem: Path | None, percussive: bool, harmonic: bool) -> tuple[Path | None, Part]:
         """A stem is used whole; the song's part follows the ``*_percussive`` and ``*_harmonic`` flags."""
         return (stem, "full") if stem else (None, choose_part(percussive, harmonic))
 
-    def _effects(self, chosen: settings.Effects) -> list[EffectsGenerator]:
-        """The built-in effects that are on (any of their three arguments given), then the custom ones."""
-        effects = []
-        for func, audio, strength, percussive in (
-            (contrast_effect, self.contrast_audio, chosen.contrast_strength, chosen.contrast_percussive),
-            (flash_effect, self.flash_audio, chosen.flash_strength, chosen.flash_percussive),
-        ):
-            if audio is not None or strength is not None or percussive is not None:
-                effects.append(EffectsGenerator(
-                    func, audio=audio, strength=0.5 if strength is None else strength,
-                    percussive=True if percussive is None else percussive,
-                ))
-        return effects + chosen.custom
-
-    def _render(self, plan: _Plan) -> None:
-        """The plan's frames (its window) with their audio. Batches are generated on this thread while a worker
-        applies effects and feeds the encoder."""
-        out = plan.job.output
-        first, end = plan.window
-        style, options, effects = plan.style, plan.options, plan.effects
-        noise, class_vecs = plan.vectors.noise[first:end], plan.vectors.classes[first:end]
-        whole = (first, end) == (0, plan.n_frames)
-        audio = AudioTrack(out.audio or self.song, out.start + first / out.fps,
-                           plan.length if whole else (end - first) / out.fps)
-        size, fps, batch_size, target = out.size, out.fps, out.batch_size, out.file
-        n_frames = len(noise)
-        digits = len(str(n_frames - 1))
-        frames_dir = target.with_name(target.stem + "_frames") if out.save_frames else None
-        partial_dir = target.with_name(f".{target.stem}_frames.part") if out.save_frames else None
-        if partial_dir is not None:
-            shutil.rmtree(partial_dir, ignore_errors=True)
-            partial_dir.mkdir()
-
-        def finish(images: np.ndarray, lo: int, writer: VideoWriter) -> int:
-            for j, frame in enumerate(images):
-                index = lo + j  # within the window; first + index within the whole part
-                for fx in effects:
-                    frame = fx.effect.apply(frame, fx.amplitude[first + index])
-                frame = fit_frame(frame, size)
-                if partial_dir is not None:
-                    Image.fromarray(frame).save(partial_dir / f"{index:0{digits}d}.png")
-                writer.write(frame)
-            return len(images)
-
-        def generate(lo: int) -> np.ndarray:
-            return style(noise[lo : lo + batch_size], class_vecs[lo : lo + batch_size], options)
-
-        try:
-            images = generate(0)
-            frame_size = size or (images.shape[2], images.shape[1])
-            with VideoWriter(target, frame_size, fps, audio) as writer, ThreadPoolExecutor(1) as pool, tqdm(
-                total=n_frames, desc="Rendering", unit="frame"
-            ) as bar:
-                pending: deque[Future] = deque()
-                try:
-                    for lo in range(0, n_frames, batch_size):
-                        if lo:
-                            images = generate(lo)
-                        pending.append(pool.submit(finish, images, lo, writer))
-                        while len(pending) > _QUEUED_BATCHES or (pending and pending[0].done()):
-                            bar.update(pending.popleft().result())
-                    while pending:
-                        bar.update(pending.popleft().result())
-                except BaseException:
-                    for future in pending:
-                        future.cancel()
-                    raise
-            if partial_dir is not None:
-                shutil.rmtree(frames_dir, ignore_errors=True)
-                partial_dir.rename(frames_dir)
-        finally:
-            if partial_dir is not None and partial_dir.exists():
-                shutil.rmtree(partial_dir, ignore_errors=True)
-
-
-_HALLUCINATE_DEFAULTS = {name: p.default
-                         for name, p in inspect.signature(LucidSonicDream.hallucinate).parameters.items()
-                         if name not in ("self", "file_name")}
-
-
-def render_settings(file_name: str | Path, **render) -> settings.RenderSettings:
-    """``hallucinate``'s arguments (any of them; the rest at their defaults), checked and grouped, without
-    rendering: for checking a render that runs elsewhere, such as ``preview`` or the web app's background job."""
-    unknown = sorted(set(render) - set(_HALLUCINATE_DEFAULTS))
-    if unknown:
-        raise TypeError(f"hallucinate() does not take: {', '.join(unknown)}")
-    return settings.parse(**{**_HALLUCINATE_DEFAULTS, **render, "file_name": file_name})

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import C_MAJOR, KICKS, SONG_SECONDS, STEM_KICKS, chord_track, kick_track, write
 
-from lucidsonicdreams.analysis import (
+from lucidsonicdreams.audio.analysis import (
     ANALYSIS_SR,
     AnalysisCache,
     TrackAnalysis,
@@ -63,7 +63,7 @@ def test_chroma_follows_the_chord(song):
 
 
 def test_separation_runs_once_per_file(song, monkeypatch):
-    import lucidsonicdreams.analysis as analysis
+    import lucidsonicdreams.audio.analysis as analysis
 
     calls = []
     real = analysis.separate
@@ -122,7 +122,7 @@ def test_normalize_handles_constants_and_empties():
 
 @pytest.mark.parametrize("feature", ["whole_features", "separated_features", "chromagram"])
 def test_blockwise_analysis_joins_seamlessly(monkeypatch, feature):
-    import lucidsonicdreams.analysis as analysis
+    import lucidsonicdreams.audio.analysis as analysis
 
     seconds = 9.0
     y = (0.8 * kick_track(np.arange(0.1, seconds, 0.37), seconds, ANALYSIS_SR)
@@ -144,7 +144,7 @@ def test_blockwise_analysis_joins_seamlessly(monkeypatch, feature):
 def test_separation_equals_librosas_hpss():
     import librosa
 
-    from lucidsonicdreams.analysis import separate
+    from lucidsonicdreams.audio.analysis import separate
 
     y = (0.8 * kick_track((0.2, 0.9, 1.6), 2.5, ANALYSIS_SR)
          + 0.2 * chord_track(C_MAJOR, 2.5, ANALYSIS_SR)).astype(np.float32)
@@ -168,7 +168,7 @@ def test_audio_below_the_noise_floor_drives_nothing(tmp_path, dbfs):
 
 def test_the_noise_floor_keeps_music_as_it_was(song):
     """Normal music is far above the floor: the gated envelope equals the plain loudest-mel-band power."""
-    import lucidsonicdreams.analysis as analysis
+    import lucidsonicdreams.audio.analysis as analysis
 
     track = TrackAnalysis(song, 0.0, SONG_SECONDS)
     power = analysis.power_spectrogram(track.samples)
@@ -189,7 +189,7 @@ def test_quiet_intro_is_silent_but_the_music_after_it_is_not(tmp_path):
 
 @pytest.mark.parametrize("fps", [24, 43])
 def test_peak_at_frames_keeps_short_peaks(fps):
-    from lucidsonicdreams.analysis import GRID_SECONDS, peak_at_frames
+    from lucidsonicdreams.audio.feature import GRID_SECONDS, peak_at_frames
 
     grid = np.zeros(400)
     grid[[37, 101, 250]] = [1.0, 0.5, 2.0]
@@ -200,7 +200,7 @@ def test_peak_at_frames_keeps_short_peaks(fps):
 
 
 def test_tuning_is_estimated_once_for_all_blocks(monkeypatch):
-    import lucidsonicdreams.analysis as analysis
+    import lucidsonicdreams.audio.feature as analysis
 
     monkeypatch.setattr(analysis, "BLOCK_FRAMES", 300)
     sharp = [f * 2 ** (0.3 / 12) for f in C_MAJOR]  # 30 cents sharp
@@ -210,7 +210,7 @@ def test_tuning_is_estimated_once_for_all_blocks(monkeypatch):
 
 
 def test_the_soft_masks_are_librosas_bit_for_bit_zeros_included():
-    from lucidsonicdreams.analysis import _soft_masks
+    from lucidsonicdreams.audio.decompose import _soft_masks
 
     rng = np.random.default_rng(0)
     a, b = rng.random((64, 80)).astype(np.float32), rng.random((64, 80)).astype(np.float32)
@@ -224,7 +224,7 @@ def test_the_soft_masks_are_librosas_bit_for_bit_zeros_included():
 
 
 def test_the_chroma_worked_out_in_the_background_is_the_one_the_render_gets(tmp_path, monkeypatch):
-    from lucidsonicdreams import analysis as module
+    from lucidsonicdreams.audio import analysis as module
 
     calls = []
     real = module.chromagram

@@ -7,7 +7,7 @@ import pytest
 from conftest import SR, chord_track, write
 
 from lucidsonicdreams import AudioDecodeError, LucidSonicDream
-from lucidsonicdreams.audio import duration_seconds, ffmpeg_exe, fit_length, load_mono
+from lucidsonicdreams.audio.decode import duration_seconds, ffmpeg_exe, fit_length, load_mono
 
 
 def encode(src, dst):

@@ -123,7 +123,7 @@ def test_cli_plot_signals(groove, tmp_path, capsys):
     ({"resolution": (1, 64)}, ValueError),
 ])
 def test_bad_new_arguments_fail_before_any_decoding(groove, tmp_path, monkeypatch, kwargs, error):
-    import lucidsonicdreams.analysis as analysis
+    import lucidsonicdreams.audio.analysis as analysis
 
     song, _ = groove
     monkeypatch.setattr(analysis, "load_mono", lambda *a, **k: pytest.fail("decoded before checking arguments"))

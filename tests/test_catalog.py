@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-import lucidsonicdreams.download as download
+import lucidsonicdreams.catalog.download as download
 from lucidsonicdreams import ModelFileError, show_styles
-from lucidsonicdreams.catalog import FORMATS, find_style, load_catalog
+from lucidsonicdreams.catalog.entries import FORMATS, find_style, load_catalog
 from lucidsonicdreams.cli import main
-from lucidsonicdreams.style import check_style
+from lucidsonicdreams.style import resolve_style
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = "https://example.invalid/model.pkl"
@@ -128,21 +128,21 @@ def test_the_styles_command_prints_the_same_table(capsys):
     assert capsys.readouterr().out == table
 
 
-def test_check_style_knows_catalog_names_without_downloading(tmp_path, monkeypatch):
+def test_resolve_style_knows_catalog_names_without_downloading(tmp_path, monkeypatch):
     def no_network(*args, **kwargs):
         raise AssertionError("no request may be made")
 
     monkeypatch.setattr(download, "_request", no_network)
     override(tmp_path, monkeypatch, {"styles": [{"name": "My Model", "url": URL},
                                                 {"name": "old", "url": URL, "format": "stylegan1"}]})
-    check_style("my model", None, None)
-    check_style("CPPN", None, None)
+    resolve_style("my model", None, None)
+    resolve_style("CPPN", None, None)
     with pytest.raises(ModelFileError, match="'old' cannot be used"):
-        check_style("old", None, None)
+        resolve_style("old", None, None)
     with pytest.raises(ValueError, match="show_styles"):
-        check_style("my modle", None, None)
+        resolve_style("my modle", None, None)
     with pytest.raises(FileNotFoundError, match="my model.pkl"):
-        check_style("my model.pkl", None, None)
+        resolve_style("my model.pkl", None, None)
 
 
 def test_the_wheel_contains_the_catalog(tmp_path):

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lucidsonicdreams.cppn import CPPNStyle
 from lucidsonicdreams.style import RenderOptions
+from lucidsonicdreams.style.cppn import CPPNStyle
 
 
 @pytest.fixture

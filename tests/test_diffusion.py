@@ -213,7 +213,7 @@ def test_bad_models_are_named(song, tmp_path):
 
 
 def test_the_command_line_checks_every_flag_before_loading_the_model(song, model, tmp_path, capsys, monkeypatch):
-    import lucidsonicdreams.diffusion as diffusion
+    import lucidsonicdreams.style.diffusion as diffusion
 
     monkeypatch.setattr(diffusion, "load_pipeline", lambda *a, **k: pytest.fail("the model was loaded"))
     common = ["render", str(song), "--style", str(model), "--prompt", "a fox"]

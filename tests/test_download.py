@@ -16,10 +16,10 @@ import pytest
 from conftest import probe
 from stylegan_files import write_pytorch_pickle
 
-import lucidsonicdreams.download as download
+import lucidsonicdreams.catalog.download as download
 from lucidsonicdreams import DownloadError, LucidSonicDream, ModelFileError, download_style
 from lucidsonicdreams.models import stylegan2
-from lucidsonicdreams.style import check_style
+from lucidsonicdreams.style import resolve_style
 
 DATA = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
 DRIVE_ID = "1AbC-dEf_123"
@@ -205,7 +205,7 @@ def test_a_server_that_ignores_range_starts_over(server, tmp_path, monkeypatch):
 def test_a_partial_file_from_an_earlier_run_is_resumed(server, tmp_path, monkeypatch):
     server.files["/model.pkl"] = DATA
     write_catalog(tmp_path, monkeypatch, [entry("m", server.base + "/model.pkl")])
-    from lucidsonicdreams.catalog import find_style
+    from lucidsonicdreams.catalog.entries import find_style
 
     part = download.style_file(find_style("m")).with_suffix(".pkl.part")
     part.parent.mkdir(parents=True)
@@ -366,7 +366,7 @@ def test_a_catalog_style_renders_end_to_end(server, song, tmp_path, monkeypatch)
     data = tiny_gan_pickle(tmp_path / "tiny.pkl")
     server.files["/tiny.pkl"] = data
     write_catalog(tmp_path, monkeypatch, [entry("Tiny GAN", server.base + "/tiny.pkl", data)])
-    check_style("tiny gan", None, None)
+    resolve_style("tiny gan", None, None)
     assert server.requests == []  # checking the argument downloads nothing
     dream = LucidSonicDream(song, style="TINY gan")
     assert len(server.requests) == 1 and (dream.input_shape, dream.num_possible_classes) == (16, 0)

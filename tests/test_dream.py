@@ -36,7 +36,7 @@ def onsets(signal, fps, threshold=0.5):
 def test_frame_count_codec_and_audio(song, tmp_path, fps):
     out = tmp_path / f"v{fps}"
     path = LucidSonicDream(song).hallucinate(out, fps=fps, resolution=32, duration=2.0, seed=1)
-    assert path == str(tmp_path / f"v{fps}.mp4")
+    assert path.file == tmp_path / f"v{fps}.mp4" and str(path) == str(path.file)
     info = probe(path)
     assert len(info["frames"]) == round(2.0 * fps)
     assert (info["codec"], info["pix_fmt"], info["rate"]) == ("h264", "yuv420p", fps)
@@ -156,17 +156,17 @@ def test_start_and_duration_cut_the_song(song, tmp_path, recorder):
 
 
 def test_second_render_reuses_style_and_analysis(song, tmp_path, monkeypatch):
-    import lucidsonicdreams.analysis as analysis
+    import lucidsonicdreams.audio.analysis as analysis
 
     decoded = []
     real = analysis.load_mono
     monkeypatch.setattr(analysis, "load_mono", lambda *a, **k: decoded.append(a[0]) or real(*a, **k))
     dream = LucidSonicDream(song)
     dream.hallucinate(tmp_path / "a.mp4", fps=10, resolution=16, duration=1, seed=1, flash_strength=0.5)
-    style = dream._loaded_style[1]
+    style = dream._style[1]
     dream.hallucinate(tmp_path / "b.mp4", fps=12, resolution=16, duration=1, seed=1, pulse_react=0.9)
     assert len(decoded) == 1
-    assert dream._loaded_style[1] is style
+    assert dream._style[1] is style
     dream.hallucinate(tmp_path / "c.mp4", fps=12, resolution=16, duration=1.5, seed=1)
     assert len(decoded) == 2
 
@@ -265,7 +265,7 @@ BAD_RENDER = [
 @pytest.mark.parametrize("kwargs, error, words", BAD_RENDER)
 def test_bad_render_arguments_fail_before_work_and_leave_nothing(song, tmp_path, kwargs, error, words,
                                                                  monkeypatch):
-    import lucidsonicdreams.analysis as analysis
+    import lucidsonicdreams.audio.analysis as analysis
 
     monkeypatch.setattr(analysis, "load_mono", lambda *a, **k: pytest.fail("audio decoded before validation"))
     monkeypatch.chdir(tmp_path)
@@ -278,7 +278,7 @@ def test_bad_render_arguments_fail_before_work_and_leave_nothing(song, tmp_path,
 def test_undecodable_output_audio_and_unwritable_folder_fail_before_work(song, tmp_path, monkeypatch):
     import tempfile
 
-    import lucidsonicdreams.analysis as analysis
+    import lucidsonicdreams.audio.analysis as analysis
     from lucidsonicdreams import AudioDecodeError
 
     monkeypatch.setattr(analysis, "load_mono", lambda *a, **k: pytest.fail("audio decoded before validation"))
@@ -299,7 +299,7 @@ def test_undecodable_output_audio_and_unwritable_folder_fail_before_work(song, t
 def test_file_name_may_not_be_an_input(song, tmp_path):
     import subprocess
 
-    from lucidsonicdreams.audio import ffmpeg_exe
+    from lucidsonicdreams.audio.decode import ffmpeg_exe
 
     track = tmp_path / "track.mp4"
     subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(song), "-c:a", "aac", str(track)], check=True)
@@ -479,7 +479,7 @@ def test_a_preview_is_an_exact_excerpt_of_the_render(song, tmp_path):
 def test_the_chroma_is_worked_out_only_when_something_uses_it(song, tmp_path, monkeypatch):
     """A style without classes needs no chroma (the slowest analysis after the separation), unless the
     sections compare the song's harmony."""
-    from lucidsonicdreams import analysis
+    from lucidsonicdreams.audio import analysis
 
     calls = []
     real = analysis.chromagram

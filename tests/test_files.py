@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from lucidsonicdreams.files import UMASK, write_atomically
+from lucidsonicdreams.utils.files import UMASK, write_atomically
 
 
 def test_a_complete_write_replaces_the_file_with_a_new_files_permissions(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from golden_song import write_golden_song
 
 from lucidsonicdreams import LucidSonicDream, latents
-from lucidsonicdreams.analysis import TrackAnalysis
+from lucidsonicdreams.audio.analysis import TrackAnalysis
 
 GOLDEN = np.load(Path(__file__).with_name("data") / "lsd04_golden.npz")
 LSD04_FPS = 43  # the rate 0.4's maths assumes; its frames really come every 512 samples

@@ -12,11 +12,11 @@ pytest.importorskip("diffusers")
 
 from diffusion_files import write_hostile_folder, write_tiny_pipeline  # noqa: E402
 
-from lucidsonicdreams import prompt_music  # noqa: E402
+import lucidsonicdreams.spectrogram.riffuse as prompt_music  # noqa: E402
 from lucidsonicdreams.cli import main  # noqa: E402
 from lucidsonicdreams.errors import ModelFileError  # noqa: E402
-from lucidsonicdreams.prompt_music import CROSSFADE_SECONDS, join_clips, riffuse, seed_image  # noqa: E402
 from lucidsonicdreams.spectrogram import CLIP_SECONDS, image_to_audio  # noqa: E402
+from lucidsonicdreams.spectrogram.riffuse import CROSSFADE_SECONDS, join_clips, riffuse, seed_image  # noqa: E402
 
 SR = 44100
 

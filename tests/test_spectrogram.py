@@ -12,7 +12,6 @@ import torch
 from conftest import C_MAJOR, SR, chord_track, kick_track, write
 from PIL import Image
 
-from lucidsonicdreams import spectrogram
 from lucidsonicdreams.cli import main
 from lucidsonicdreams.spectrogram import (
     CLIP_SECONDS,
@@ -22,6 +21,7 @@ from lucidsonicdreams.spectrogram import (
     image_to_audio,
     song_to_image,
 )
+from lucidsonicdreams.spectrogram import images as spectrogram
 
 N_CLIP = 225351  # 5.11 s at 44.1 kHz: 512 columns
 
@@ -247,7 +247,7 @@ def test_bad_arguments_stop_image_to_audio_before_the_inverse(monkeypatch):
 
 
 def test_a_clip_read_by_ffmpeg_is_still_512_columns_and_stereo_stays_stereo(tmp_path):
-    from lucidsonicdreams.audio import ffmpeg_exe
+    from lucidsonicdreams.audio.decode import ffmpeg_exe
 
     wav = tmp_path / "song.wav"
     soundfile.write(wav, np.stack([tone(300.0, 8.0), tone(2000.0, 8.0)], axis=1), SR)

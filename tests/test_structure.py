@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 from conftest import chord_track, kick_track, write
 
-from lucidsonicdreams.analysis import ANALYSIS_SR, GRID_SECONDS, HOP, TrackAnalysis
-from lucidsonicdreams.structure import section_boundaries, track_beats
+from lucidsonicdreams.audio.analysis import TrackAnalysis
+from lucidsonicdreams.audio.beat import track_beats
+from lucidsonicdreams.audio.feature import ANALYSIS_SR, GRID_SECONDS, HOP
+from lucidsonicdreams.audio.segment import section_boundaries
 
 SR = 44100
 
@@ -65,7 +67,7 @@ def test_silence_and_a_drone_have_no_beats_and_one_section(tmp_path, kind):
 @pytest.mark.parametrize("bpm", [87.0, 128.0, 151.0])
 def test_the_strided_tempogram_gives_librosas_tempo(bpm):
     """The tempo from every TEMPO_STRIDE-th tempogram column equals librosa's from every column."""
-    from lucidsonicdreams.structure import _tempogram
+    from lucidsonicdreams.audio.beat import _tempogram
 
     rng = np.random.default_rng(int(bpm))
     n = int(90 / GRID_SECONDS)

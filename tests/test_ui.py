@@ -19,9 +19,9 @@ from conftest import C_MAJOR, chord_track, kick_track, probe, write
 gradio = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
-from lucidsonicdreams import analysis  # noqa: E402
-from lucidsonicdreams.app import frame_size  # noqa: E402
-from lucidsonicdreams.ui import serve  # noqa: E402
+from lucidsonicdreams.app.page import serve  # noqa: E402
+from lucidsonicdreams.app.state import frame_size  # noqa: E402
+from lucidsonicdreams.audio import analysis  # noqa: E402
 
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "ui.png"
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import SR, probe, write
 
 from lucidsonicdreams.errors import EncoderError
-from lucidsonicdreams.video import AudioTrack, VideoWriter
+from lucidsonicdreams.render.video import AudioTrack, VideoWriter
 
 
 def frames(n, width=32, height=24):

@@ -18,9 +18,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..cache import cache_dir
-from ..device import resolve_device
 from ..errors import ModelFileError
+from ..utils.device import resolve_device
+from ..utils.paths import cache_dir
 from .convert import NetworkSpec, to_spec
 from .unpickle import read_pickle
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import validation
-from .analysis import ANALYSIS_SR
-from .files import write_atomically
-from .signals import Signals
+from ..audio.feature import ANALYSIS_SR
+from ..audio.signals import Signals
+from ..utils import checks as validation
+from ..utils.files import write_atomically
 
 WIDTH_PX = 1600
 DPI = 100

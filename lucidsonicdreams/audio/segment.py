@@ -1,13 +1,10 @@
-"""Song structure from per-file features: beat times and tempo, and sections with their boundaries.
+"""Song sections and their boundaries, from per-beat chroma and timbre.
 
-Both work on small whole-song arrays (one value per analysis frame, or per beat), so they stay cheap and
-memory stays flat however long the song is. Sections follow McFee & Ellis's Laplacian segmentation
-("Analyzing song structure with spectral clustering", ISMIR 2014), built from librosa's parts.
+Sections follow McFee & Ellis's Laplacian segmentation ("Analyzing song structure with spectral clustering",
+ISMIR 2014), built from librosa's parts; small whole-song arrays, so memory stays flat however long the song.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import librosa
 import numpy as np
@@ -16,16 +13,9 @@ import scipy.ndimage
 import scipy.signal
 import scipy.sparse.csgraph
 
-from .analysis import ANALYSIS_SR, GRID_SECONDS, HOP
+from .beat import Beats
+from .feature import GRID_SECONDS
 
-# The beat tracker needs onsets this strong (the 99th percentile of the spectral flux, in dB averaged over the
-# mel bands): a sustained drone or steady noise stays below ~0.7, any music with attacks is above ~4.
-MIN_BEAT_ONSET = 1.5
-# librosa's tempo estimate averages the autocorrelation of an 8 s window (its ac_size) centred on every analysis
-# frame. Taken every TEMPO_STRIDE frames the average is the same (identical beats on 8 real songs) and 5-50x
-# faster: librosa's per-frame tempogram took up to 7.6 s of a 4-minute song's analysis.
-TEMPO_WINDOW_SECONDS = 8.0
-TEMPO_STRIDE = 8
 # Sections are found on a regular grid of this step (robust where beat tracking is not), then moved to the
 # nearest beat.
 SECTION_STEP_SECONDS = 0.5
@@ -35,42 +25,6 @@ MAX_SECTIONS = 12
 # per feature) in their mean chroma and timbre, so that a drone, silence or noise stays one section.
 MIN_SECTION_CONTRAST = 0.8
 _FEATURE_NOISE = 0.05
-
-
-@dataclass(frozen=True)
-class Beats:
-    """Beat positions on the analysis grid and the tempo (beats per minute; 0 when there are no beats)."""
-
-    tempo: float
-    frames: np.ndarray
-
-    @property
-    def times(self) -> np.ndarray:
-        return self.frames * GRID_SECONDS
-
-
-def track_beats(onset: np.ndarray) -> Beats:
-    """Beats of a song from its onset strength on the analysis grid (librosa's dynamic-programming tracker).
-
-    onset : np.ndarray [shape=(n_grid,)]
-    """
-    if len(onset) < 8 or np.percentile(onset, 99) < MIN_BEAT_ONSET:
-        return Beats(0.0, np.zeros(0, dtype=int))
-    bpm = float(librosa.feature.tempo(tg=_tempogram(onset), sr=ANALYSIS_SR, hop_length=HOP)[0])
-    tempo, frames = librosa.beat.beat_track(onset_envelope=onset, sr=ANALYSIS_SR, hop_length=HOP, bpm=bpm)
-    tempo = float(np.atleast_1d(tempo)[0])
-    frames = np.asarray(frames, dtype=int)
-    return Beats(tempo if len(frames) > 1 else 0.0, frames)
-
-
-def _tempogram(onset: np.ndarray) -> np.ndarray:
-    """librosa's autocorrelation tempogram (Hann window, padded ends, each column scaled to max 1), with a column
-    every ``TEMPO_STRIDE`` frames. Returns [shape=(window, n_columns)]."""
-    window = int(round(TEMPO_WINDOW_SECONDS * ANALYSIS_SR / HOP))
-    padded = np.pad(np.asarray(onset, dtype=np.float64), window // 2, mode="linear_ramp")
-    frames = librosa.util.frame(padded, frame_length=window, hop_length=TEMPO_STRIDE)
-    autocorrelation = librosa.autocorrelate(frames * scipy.signal.get_window("hann", window)[:, None], axis=0)
-    return librosa.util.normalize(autocorrelation, norm=np.inf, axis=0)
 
 
 def section_boundaries(chroma: np.ndarray, timbre: np.ndarray, beats: Beats) -> np.ndarray:

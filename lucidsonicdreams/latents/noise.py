@@ -1,4 +1,5 @@
-"""From per-frame signals to the noise and class vectors of every frame: pure numpy, arrays in, arrays out.
+"""Noise vectors of every frame from per-frame signals: the base path (or section themes), pulse, beat hits and
+motion. Pure numpy, arrays in, arrays out.
 
 Every random choice is drawn by a ``draw_*`` function from an explicit ``numpy.random.Generator``; the maths
 that uses the draws is deterministic, so it can be checked against 0.4's own numbers draw for draw.
@@ -10,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 from scipy.signal import lfilter
 from scipy.stats import truncnorm
 
@@ -21,8 +21,8 @@ MOTION_RESEED_SECONDS = 4.0
 MOTION_SPEED = 20.0
 # Latents stay within ±MOTION_BOUND * truncation; 0.4 turns a dimension back ``motion_react`` before the bound.
 MOTION_BOUND = 2.0
-# Class weights move by ``class_pitch_react * CLASS_RATE_FPS / fps`` of the chroma per frame (tuned at 43 fps).
-CLASS_RATE_FPS = 43.0
+
+
 # The beat component decays with this time constant after each hit: short, so the change of the picture falls
 # on the hit itself (measured on real songs, benchmarks/beat_sync.py). Every beat picks a new direction among
 # this many, so successive hits look different but the picture keeps coming back to the song's look.
@@ -192,79 +192,3 @@ def beat_offsets(envelope: np.ndarray, beat_frames: Sequence[int], directions: n
         if 0 < frame < len(envelope):
             which[frame:] += 1
     return react * envelope[:, None] * directions[which % len(directions)]
-
-
-def default_classes(rng: np.random.Generator, num_classes: int) -> list[int]:
-    """Up to 12 distinct random class indices."""
-    return [int(c) for c in rng.choice(num_classes, size=min(num_classes, 12), replace=False)]
-
-
-def repeat_to_twelve(classes: Sequence[int]) -> list[int]:
-    """Repeat a class list until it has one entry per pitch class."""
-    classes = list(classes)
-    return (classes * -(-12 // len(classes)))[:12]
-
-
-def shuffle_frames(spec: float | Sequence[float] | None, start: float, fps: float, n_frames: int) -> set[int]:
-    """Frames at which the pitch-to-class assignment rotates: every ``spec`` seconds, or at listed timestamps."""
-    if spec is None:
-        return set()
-    if isinstance(spec, (int, float)):
-        period = max(1, int(round(spec * fps)))
-        return set(range(period, n_frames, period))
-    frames = {int(round((t - start) * fps)) for t in spec}
-    return {f for f in frames if 0 < f < n_frames}
-
-
-def class_vectors(
-    chroma: np.ndarray,
-    classes: Sequence[int],
-    num_classes: int,
-    fps: float,
-    *,
-    pitch_react: float = 0.5,
-    complexity: float = 1.0,
-    smooth_seconds: float = 1.0,
-    shuffle_at: set[int] = frozenset(),
-    shuffle_shift: int = 6,
-    dominant_first: bool = False,
-) -> np.ndarray:
-    """Class weights per frame driven by the 12 pitch classes (0.4's rule).
-
-    Pitch ``p`` drives class ``classes[p]`` (when a class appears for several pitches, the last one drives it;
-    with ``dominant_first``, the k-th most present pitch drives ``classes[k]``). The first frame takes the
-    chroma of the first frame with pitch content; each later frame adds ``pitch_react * CLASS_RATE_FPS / fps``
-    times its chroma to the previous frame's weights, re-normalises them to [0, 1] and scales them by ``complexity``.
-    The result is averaged over ``smooth_seconds``, centred on each frame.
-
-    chroma : np.ndarray [shape=(n_frames, 12)]
-    Returns np.ndarray [shape=(n_frames, num_classes)]
-    """
-    n_frames = len(chroma)
-    if num_classes == 0:
-        return np.zeros((n_frames, 0))
-    chroma = np.asarray(chroma, dtype=np.float64)
-    classes = np.asarray(repeat_to_twelve(classes))
-    if dominant_first:
-        totals = (chroma / np.maximum(chroma.sum(axis=1, keepdims=True), 1e-12)).sum(axis=0)
-        rank = np.argsort(np.argsort(-totals, kind="stable"), kind="stable")
-        classes = classes[rank]
-    rate = pitch_react * CLASS_RATE_FPS / fps
-    sounding = np.flatnonzero(chroma.sum(axis=1) > 0)
-    out = np.zeros((n_frames, num_classes))
-    weights = np.zeros(num_classes)
-    for i in range(n_frames):
-        if i in shuffle_at:
-            classes = np.roll(classes, -shuffle_shift)
-        update = np.zeros(num_classes)
-        update[classes] = chroma[sounding[0] if i == 0 and len(sounding) else i]  # the last pitch of a class wins
-        weights = update if i == 0 else weights + rate * update
-        span = weights.max() - weights.min()
-        if span > 0:
-            weights = (weights - weights.min()) / span
-        weights = weights * complexity
-        out[i] = weights
-    window = int(round(smooth_seconds * fps))
-    if window > 1:
-        out = uniform_filter1d(out, size=window, axis=0, mode="nearest")
-    return out

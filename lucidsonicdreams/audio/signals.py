@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import GRID_SECONDS, AnalysisCache, Part, TrackAnalysis, peak_at_frames
-from .structure import Beats, section_boundaries, track_beats
+from ..audio.analysis import AnalysisCache, Part, TrackAnalysis
+from ..audio.beat import Beats, track_beats
+from ..audio.feature import GRID_SECONDS, peak_at_frames
+from ..audio.segment import section_boundaries
 
 # Onset strength is scaled so that this quantile of the frames with any onset reads 1: the strong hits of a
 # song reach full strength, not only its single loudest one, and hits keep their relative sizes.

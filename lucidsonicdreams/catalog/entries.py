@@ -11,10 +11,11 @@ import json
 import os
 import re
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
-from . import validation
+from ..utils import checks as validation
 
 CATALOG_ENV = "LUCIDSONICDREAMS_CATALOG"
 BUILTIN_STYLES = frozenset({"cppn"})  # styles the package implements itself; they need no file
@@ -72,18 +73,29 @@ def style_key(name: str) -> str:
 def load_catalog() -> dict[str, CatalogEntry]:
     """The shipped catalog, then the entries of ``$LUCIDSONICDREAMS_CATALOG``, keyed by lowercased name.
 
-    Raises ``ValueError`` naming the file and the entry when a catalog file is malformed, and ``FileNotFoundError``
-    when the override file does not exist.
+    Each file is parsed once per process (an override again only when it changes). Raises ``ValueError`` naming
+    the file and the entry when a catalog file is malformed, and ``FileNotFoundError`` when the override file
+    does not exist.
     """
-    shipped = files("lucidsonicdreams.styles_data").joinpath("catalog.json")
-    catalog = _parse(shipped.read_text(encoding="utf-8"), f"the shipped catalog ({shipped})")
+    catalog = dict(_shipped())
     override = os.environ.get(CATALOG_ENV)
     if override:
         path = Path(override).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"{CATALOG_ENV}={override!r}: catalog file does not exist")
-        catalog.update(_parse(path.read_text(encoding="utf-8"), str(path)))
+        catalog.update(_parsed_file(str(path.resolve()), path.stat().st_mtime_ns))
     return catalog
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> dict[str, CatalogEntry]:
+    shipped = files("lucidsonicdreams.styles_data").joinpath("catalog.json")
+    return _parse(shipped.read_text(encoding="utf-8"), f"the shipped catalog ({shipped})")
+
+
+@lru_cache(maxsize=4)
+def _parsed_file(path: str, mtime_ns: int) -> dict[str, CatalogEntry]:
+    return _parse(Path(path).read_text(encoding="utf-8"), path)
 
 
 def find_style(name: str) -> CatalogEntry | None:
@@ -174,3 +186,28 @@ def _optional(raw: dict, key: str, kind: type):
     return value
 
 
+
+
+def show_styles() -> list[str]:
+    """Print the catalog as a table (name, resolution, classes, license) and return the usable style names.
+
+    The built-in style comes first, then the others by name. Styles the package cannot load (e.g. StyleGAN1
+    models) are printed with the reason but left out of the returned list, which holds exactly the names that
+    ``LucidSonicDream(style=...)`` accepts.
+    """
+    styles = sorted(load_catalog().values(), key=lambda s: (not s.builtin, s.key))
+    header = ("name", "resolution", "classes", "license", "")
+    rows = [header] + [
+        (
+            s.name,
+            "any" if s.builtin else str(s.resolution or "?"),
+            "prompts" if s.format == "diffusers" else str(s.conditional) if s.conditional else "-",
+            s.license or "?",
+            "" if s.supported else f"unsupported: {s.unsupported_reason}",
+        )
+        for s in styles
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return [s.name for s in styles if s.supported]

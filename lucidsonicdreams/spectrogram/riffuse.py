@@ -19,9 +19,9 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from . import validation
-from .demo import BPM as SEED_BPM
-from .spectrogram import CLIP_SECONDS, DEFAULT_FORMAT, audio_to_image, clip_samples, image_to_audio
+from ..audio.demo import BPM as SEED_BPM
+from ..spectrogram.images import CLIP_SECONDS, DEFAULT_FORMAT, audio_to_image, clip_samples, image_to_audio
+from ..utils import checks as validation
 
 DEFAULT_MODEL = "riffusion/riffusion-model-v1"
 # Clips start a whole number of the seed beat's bars apart (5 s = 10 beats at 120 bpm), so the kicks of two
@@ -115,13 +115,13 @@ def riffuse_to_file(
     ``steps``, ``strength``, ``guidance_scale`` and ``negative_prompt``. Returns the WAV's path."""
     import soundfile
 
-    from .dream import LucidSonicDream
-    from .files import write_atomically
+    from ..dream import LucidSonicDream
+    from ..utils.files import write_atomically
 
     settings = RiffuseSettings.parse(prompts, seconds, **generation)
     target = validation.output_file("output", output, ".wav")
     if video is not None:
-        from .diffusion import resolve_model
+        from ..style.diffusion import resolve_model
 
         video = validation.video_path(video, "video")
         resolve_model(video_style)  # a typo fails now, not after the music is made
@@ -145,14 +145,14 @@ class SpectrogramPainter:
     """A text-to-image diffusers pipeline driven as img2img over the seed spectrogram, clip by clip."""
 
     def __init__(self, model: object, settings: RiffuseSettings, device: str | None) -> None:
-        from .device import resolve_device
-        from .diffusion import _deterministic, _is_pipeline, load_pipeline, resolve_model
+        from ..style.diffusion import deterministic, is_pipeline, load_pipeline, resolve_model
+        from ..utils.device import resolve_device
 
         self.settings = settings
         self.device = resolve_device(device)
         dtype = torch.float16 if self.device.type == "cuda" else torch.float32
-        if _is_pipeline(model):
-            self.pipe = _deterministic(model).to(self.device)
+        if is_pipeline(model):
+            self.pipe = deterministic(model).to(self.device)
         else:
             # Only the network parts are used: no safety checker to load (it would black out spectrograms).
             self.pipe = load_pipeline(resolve_model(model)[0], self.device, dtype, safety_checker=None,
@@ -257,7 +257,7 @@ def join_clips(clips: Iterable[np.ndarray], seconds: float) -> np.ndarray:
 @lru_cache(maxsize=1)
 def seed_image() -> Image.Image:
     """The seed spectrogram: one 5.11 s image of the demo's synthesized 120 bpm beat (drums, bass, chords)."""
-    from .demo import synthesize_song
+    from ..audio.demo import synthesize_song
 
     beat = synthesize_song(CLIP_SECONDS + 0.1, sr=DEFAULT_FORMAT.sample_rate, seed=0).mean(axis=1)
     return audio_to_image(beat[: clip_samples()], DEFAULT_FORMAT.sample_rate)

@@ -9,65 +9,53 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from .app import PREVIEW_SECONDS, SHAPES, STEMS, App, RenderError, Settings
-from .catalog import load_catalog
-from .errors import USER_ERRORS
+from ..catalog.entries import load_catalog
+from ..errors import USER_ERRORS
+from ..render.arguments import ARGUMENTS, Argument
+from .state import PREVIEW_SECONDS, SHAPES, STEMS, App, RenderError, Settings
 
-# The main settings (shown) and the rest (folded under "Advanced"): (name, kind, default, label, extra).
-MAIN = [
-    ("fps", "number", 24, "Frames per second", {"minimum": 1, "maximum": 120}),
-    ("start", "number", 0, "Start (s)", {"minimum": 0}),
-    ("duration", "number", 0, "Duration (s, 0: to the end)", {}),
-    ("seed", "number", -1, "Seed (-1: a new one each time)", {"precision": 0}),
-    ("pulse_react", "slider", 0.5, "Pulse react", {"minimum": 0, "maximum": 2, "step": 0.05}),
-    ("motion_react", "slider", 0.5, "Motion react", {"minimum": 0, "maximum": 2, "step": 0.05}),
-    ("beat_react", "slider", 0.5, "Beat react", {"minimum": 0, "maximum": 2, "step": 0.05}),
-    ("sections", "checkbox", True, "New look for each song section", {}),
-    ("contrast_strength", "slider", 0.0, "Contrast flashes", {"minimum": 0, "maximum": 1, "step": 0.05}),
-    ("flash_strength", "slider", 0.0, "Brightness flashes", {"minimum": 0, "maximum": 1, "step": 0.05}),
-]
-ADVANCED = [
-    ("speed_fpm", "number", 12, "New base images per minute", {"minimum": 0}),
-    ("motion_randomness", "slider", 0.5, "Motion randomness", {"minimum": 0, "maximum": 1, "step": 0.05}),
-    ("truncation", "slider", 1.0, "Truncation", {"minimum": 0, "maximum": 1, "step": 0.05}),
-    ("truncation_psi", "slider", 1.0, "Truncation psi (StyleGAN)", {"minimum": 0, "maximum": 1, "step": 0.05}),
-    ("pulse_percussive", "checkbox", True, "Pulse from the percussive part", {}),
-    ("pulse_harmonic", "checkbox", False, "Pulse from the harmonic part", {}),
-    ("motion_percussive", "checkbox", False, "Motion from the percussive part", {}),
-    ("motion_harmonic", "checkbox", True, "Motion from the harmonic part", {}),
-    ("class_pitch_react", "slider", 0.5, "Class pitch react", {"minimum": 0, "maximum": 2, "step": 0.05}),
-    ("class_smooth_seconds", "number", 1, "Class smoothing (s)", {"minimum": 0}),
-    ("class_complexity", "slider", 1.0, "Class complexity", {"minimum": 0, "maximum": 2, "step": 0.05}),
-    ("class_shuffle_seconds", "number", 0, "Shuffle classes every (s, 0: never)", {}),
-    ("class_shuffle_strength", "slider", 0.5, "Shuffle strength", {"minimum": 0, "maximum": 1, "step": 0.05}),
-    ("batch_size", "number", 4, "Batch size", {"minimum": 1, "precision": 0}),
-]
-# A page number can't be empty: 0 stands for "not given" here (an effect's strength, the duration, the shuffle
-# period; hallucinate turns an effect on by its strength being given at all), and a negative seed for "random".
-_ZERO_IS_NONE = ("contrast_strength", "flash_strength", "duration", "class_shuffle_seconds")
+# The render arguments the page shows, as declared with them (render/arguments.py): main ones shown, the rest
+# folded under "Advanced".
+CONTROLS = [a for a in ARGUMENTS if a.app is not None]
+MAIN = [a for a in CONTROLS if a.app.main]
+ADVANCED = [a for a in CONTROLS if not a.app.main]
+
+
+def app_default(argument: Argument) -> object:
+    """The value the page starts with: the app's own default where the declaration gives one."""
+    control = argument.app
+    if control.default is not None:
+        return control.default
+    return control.none_is if argument.default is None else argument.default
 
 
 def style_choices() -> "list[str]":
     return sorted((e.name for e in load_catalog().values() if e.supported), key=lambda n: (n != "cppn", n.lower()))
 
 
-def _component(gr, kind: str, default, label: str, extra: dict):
-    if kind == "slider":
-        return gr.Slider(value=default, label=label, **extra)
-    if kind == "checkbox":
-        return gr.Checkbox(value=default, label=label)
+def _component(gr, argument: Argument):
+    control, value = argument.app, app_default(argument)
+    if control.kind == "slider":
+        return gr.Slider(value=value, label=control.label, minimum=control.minimum, maximum=control.maximum,
+                         step=control.step)
+    if control.kind == "checkbox":
+        return gr.Checkbox(value=value, label=control.label)
     # No bounds on numbers in the page: the package's own checks name the argument and the fix.
-    return gr.Number(value=default, label=label, **{k: v for k, v in extra.items() if k == "precision"})
+    return gr.Number(value=value, label=control.label,
+                     **({"precision": control.precision} if control.precision is not None else {}))
 
 
 def _form(named: dict) -> tuple:
     """The page's values by name as (song, stems, Settings)."""
-    render = {spec[0]: named[spec[0]] for spec in MAIN + ADVANCED}
-    for name in _ZERO_IS_NONE:
-        if not render[name]:
-            render[name] = None
-    render["seed"] = None if render["seed"] is None or render["seed"] < 0 else int(render["seed"])
-    render["batch_size"] = int(render["batch_size"]) if render["batch_size"] is not None else None
+    render = {}
+    for argument in CONTROLS:
+        value = named[argument.name]
+        none_is = argument.app.none_is
+        if none_is is not None and (value is None or value == none_is or (none_is == -1 and value < 0)):
+            value = None
+        elif argument.app.precision == 0 and value is not None:
+            value = int(value)
+        render[argument.name] = value
     model_file = named["model_file"]
     settings = Settings(style=str(model_file) if model_file else named["style"] or "cppn",
                         model_upload=bool(model_file), prompts=named["prompts"] or "", shape=named["shape"],
@@ -98,9 +86,9 @@ def build_page(app: App):
                 with gr.Row():
                     shape = gr.Radio(list(SHAPES), value="square", label="Shape")
                     size = gr.Number(value=512, label="Size (short side, px)", precision=0)
-                main = [_component(gr, *spec[1:]) for spec in MAIN]
+                main = [_component(gr, argument) for argument in MAIN]
                 with gr.Accordion("Advanced", open=False):
-                    advanced = [_component(gr, *spec[1:]) for spec in ADVANCED]
+                    advanced = [_component(gr, argument) for argument in ADVANCED]
             with gr.Column(scale=1):
                 with gr.Row():
                     preview_button = gr.Button("Preview", variant="primary")
@@ -115,7 +103,7 @@ def build_page(app: App):
         # The API's parameters are named after the form and default to it, so `/preview` can be called with the
         # song alone (gradio_client reads names and defaults from the handler's signature).
         defaults = {"song": None, **dict.fromkeys(STEMS), "style": "cppn", "model_file": None, "prompts": None,
-                    "shape": "square", "size": 512, **{spec[0]: spec[2] for spec in MAIN + ADVANCED}}
+                    "shape": "square", "size": 512, **{a.name: app_default(a) for a in MAIN + ADVANCED}}
 
         def unpack(values):
             return _form(dict(zip(defaults, values)))

@@ -15,7 +15,7 @@ import librosa
 import numpy as np
 import soundfile
 
-from .errors import AudioDecodeError
+from ..errors import AudioDecodeError
 
 
 def ffmpeg_exe() -> str:

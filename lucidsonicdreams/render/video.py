@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import ffmpeg_exe
-from .errors import EncoderError
-from .files import UMASK
+from ..audio.decode import ffmpeg_exe
+from ..errors import EncoderError
+from ..utils.files import UMASK
 
 
 @dataclass(frozen=True)

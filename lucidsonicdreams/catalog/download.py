@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import requests
 from tqdm.auto import tqdm
 
-from .cache import cache_dir
-from .catalog import BUILTIN_STYLES, CatalogEntry, find_style, style_key
-from .errors import DownloadError, ModelFileError
+from ..catalog.entries import BUILTIN_STYLES, CatalogEntry, find_style, style_key
+from ..errors import DownloadError, ModelFileError
+from ..utils.paths import cache_dir
 
 ATTEMPTS = 4  # attempts in a row that receive nothing before a download gives up
 _RETRY_DELAY = 0.5  # seconds before a retry; doubled for each further attempt in a row that received nothing

@@ -29,8 +29,8 @@ import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 
-from . import validation
-from .files import write_atomically
+from ..utils import checks as validation
+from ..utils.files import write_atomically
 
 # Riffusion reads samples as 16-bit integers and takes the spectrogram of those numbers, so its maxima (and the
 # EXIF value) are on that scale; float samples are scaled to match.
@@ -369,7 +369,7 @@ def song_to_image(song: str | Path, output: str | Path, *, start: float = 0.0, d
                   stereo: bool = False) -> Path:
     """Write the spectrogram image of ``[start, start + duration)`` seconds of an audio file as a PNG (with its
     EXIF) and return its path. 5.11 s makes one 512x512 Riffusion image."""
-    from .audio import fit_length, load_channels, readable_duration
+    from ..audio.decode import fit_length, load_channels, readable_duration
 
     path = validation.audio_file("song", song)
     target = validation.output_file("output", output, ".png")

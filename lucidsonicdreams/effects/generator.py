@@ -1,4 +1,5 @@
-"""Per-frame image effects driven by the music: the built-in contrast and flash, and user effects."""
+"""``EffectsGenerator``: a function ``func(array, strength, amplitude)`` applied to every frame, driven by an
+audio file (or the song) and a part of it."""
 
 from __future__ import annotations
 
@@ -6,26 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageEnhance
 
-from . import validation
+from ..utils import checks as validation
 
 EffectFunc = Callable[..., np.ndarray]
-
-
-def contrast_effect(array: np.ndarray, strength: float, amplitude: float) -> np.ndarray:
-    """Raise contrast by a factor ``1 + amplitude * strength``."""
-    factor = 1 + amplitude * strength
-    return np.asarray(ImageEnhance.Contrast(Image.fromarray(array)).enhance(factor))
-
-
-def flash_effect(array: np.ndarray, strength: float, amplitude: float) -> np.ndarray:
-    """Brighten: stretch ``[0, 255 * (1 - amplitude * strength)]`` to the full range."""
-    ceiling = max(255.0 * (1 - amplitude * strength), 1.0)
-    if ceiling >= 255.0:
-        return array
-    scaled = array.astype(np.float32) * (255.0 / ceiling)
-    return np.minimum(scaled + 0.5, 255).astype(np.uint8)
 
 
 class EffectsGenerator:

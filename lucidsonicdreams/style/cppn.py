@@ -12,7 +12,7 @@ import math
 import numpy as np
 import torch
 
-from .style import RenderOptions, Style
+from .base import RenderOptions, Style
 
 Z_DIM = 128
 NUM_CLASSES = 12

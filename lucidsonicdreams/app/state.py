@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import os
 import queue
 import re
 import shutil
@@ -21,13 +20,14 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import validation
-from .audio import readable_duration
-from .cache import cache_dir
-from .dream import LucidSonicDream, render_settings
-from .errors import USER_ERRORS
-from .files import write_atomically
-from .style import check_style
+from ..audio.decode import readable_duration
+from ..dream import LucidSonicDream
+from ..errors import USER_ERRORS
+from ..render import arguments
+from ..style.resolve import resolve_style
+from ..utils import checks as validation
+from ..utils.files import write_atomically
+from ..utils.paths import cache_dir
 
 PREVIEW_SECONDS = 5.0
 PREVIEW_SIDE = 256  # short side of a preview, in pixels
@@ -127,7 +127,7 @@ class App:
         """One tiny render and signal plot of a synthesized clip: the first user's preview then finds the analysis
         code compiled (librosa's numba functions take seconds the first time), the encoder started once and the
         plotting library loaded."""
-        from .demo import write_demo_song
+        from ..audio.demo import write_demo_song
 
         job = self.workspace.new_job()
         try:
@@ -153,10 +153,10 @@ class App:
                 readable_duration(STEMS[name], kept_stems[name])
         style = str(self.workspace.keep_upload(settings.style)) if settings.model_upload else settings.style
         prompts = [line.strip() for line in settings.prompts.splitlines() if line.strip()] or None
-        check_style(style, None, None, prompts)  # loads nothing; a render would find out only in its own process
+        resolve_style(style, None, None, prompts)  # loads nothing; a render would find out only in its own process
         kwargs = {**settings.render, "output_audio": kept_stems.pop("output_audio", None),
                   "resolution": frame_size(settings.shape, side)}
-        render_settings(target, **kwargs)
+        arguments.parse(target, **kwargs)
         return kept, kept_stems, style, prompts, kwargs
 
     def preview(self, song, stems: dict, settings: Settings, seconds: float = PREVIEW_SECONDS) -> tuple[str, str, str]:
@@ -169,9 +169,9 @@ class App:
             song, stems, style, prompts, kwargs = self._prepare(song, stems, settings, target, PREVIEW_SIDE)
             dream, lock = self.dreams.get(song, stems, style, prompts)
             with lock:
-                video = dream.preview(target, seconds=seconds, **kwargs)
+                result = dream.preview(target, seconds=seconds, **kwargs)
                 plot = dream.plot_signals(job / "signals.png")
-                seed = dream.seed
+            video, seed = str(result.file), result.seed
         except BaseException:
             shutil.rmtree(job, ignore_errors=True)  # a failed preview leaves nothing behind
             raise
@@ -241,27 +241,13 @@ class RenderError(RuntimeError):
 
 def _render_job(song, stems, style, prompts, target, kwargs, messages) -> None:
     """In the child process: render, reporting progress and the result through ``messages``."""
-    from tqdm.auto import tqdm
+    def report(done: int, total: int | None, what: str) -> None:
+        messages.put(("progress", done, total, what))
 
-    from . import dream as dream_module
-
-    nowhere = open(os.devnull, "w")  # noqa: SIM115 (the child process ends with the render)
-
-    class ReportingBar(tqdm):
-        """The render's progress bars, reported to the server instead of printed."""
-
-        def __init__(self, *args, **kw):
-            super().__init__(*args, **{**kw, "file": nowhere})
-
-        def update(self, n=1):
-            shown = super().update(n)
-            messages.put(("progress", self.n, self.total, self.desc))
-            return shown
-
-    dream_module.tqdm = ReportingBar
     try:
         dream = LucidSonicDream(song, style=style, prompts=prompts, **stems)
-        messages.put(("done", dream.hallucinate(target, **kwargs), dream.seed))
+        result = dream.hallucinate(target, progress=report, **kwargs)
+        messages.put(("done", str(result.file), result.seed))
     except USER_ERRORS as exc:
         messages.put(("error", str(exc)))
     except Exception as exc:  # anything else (e.g. CUDA out of memory) is still the user's to read

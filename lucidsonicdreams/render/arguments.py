@@ -1,0 +1,224 @@
+"""Every ``hallucinate`` argument, declared once: name, default, check, help, group, and how the command line and
+the web app show it.
+
+``hallucinate`` keeps an explicit signature (for IDEs and 0.4 scripts; a test holds it to :data:`ARGUMENTS`).
+The CLI builds its options and the web app its controls from here. :func:`parse` checks every value (before
+anything slow) and groups them by the stage they drive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..effects.builtin import Contrast, EffectSettings, Flash, check_custom
+from ..latents.compose import Beat, Classes, Motion, Pulse
+from ..utils import checks as validation
+
+Check = Callable[[str, object, dict], object]  # (name, value, the arguments checked before it) -> checked value
+
+
+@dataclass(frozen=True)
+class Control:
+    """How the web app shows an argument: ``kind`` is ``number``, ``slider`` or ``checkbox``; ``main`` ones are
+    shown, the rest folded under "Advanced". ``default`` is the app's own where it differs, and ``why`` says why.
+    A number box can't be empty: where ``None`` means something, ``none_is`` is the box's value that stands for
+    it."""
+
+    kind: str
+    label: str
+    main: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    precision: int | None = None
+    default: object = None
+    why: str = ""
+    none_is: object = None
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One ``hallucinate`` argument. ``cli`` is how the command line reads it (``number``, ``flag``, ``resolution``,
+    ``ints``, ``numbers``, ``file``), or ``None`` where it has no command-line form (a Python object)."""
+
+    name: str
+    default: object
+    check: Check
+    help: str
+    group: str  # the settings group it lands in: output, pulse, motion, beat, classes, effects, style
+    field: str  # its field in that group
+    cli: str | None = "number"
+    app: Control | None = None
+
+
+def _number(**bounds) -> Check:
+    return lambda name, value, earlier: validation.number(name, value, **bounds)
+
+
+def _optional_number(**bounds) -> Check:
+    return lambda name, value, earlier: validation.optional_number(name, value, **bounds)
+
+
+def _flag(name: str, value: object, earlier: dict) -> bool:
+    return validation.flag(name, value)
+
+
+def _optional_flag(name: str, value: object, earlier: dict) -> bool | None:
+    return validation.flag(name, value, optional=True)
+
+
+def _speed(name: str, value: object, earlier: dict) -> float:
+    return validation.number(name, value, low=0, high=earlier["fps"] * 60)
+
+
+def _seed(name: str, value: object, earlier: dict) -> int | None:
+    return None if value is None else validation.number(name, value, low=0, high=2**63 - 1, integer=True)
+
+
+def _slider(label: str, high: float = 2, **kw) -> Control:
+    return Control("slider", label, minimum=0, maximum=high, step=0.05, **kw)
+
+
+ARGUMENTS: tuple[Argument, ...] = (
+    Argument("output_audio", None, lambda n, v, e: validation.audio_file(n, v, optional=True),
+             "audio muxed into the video (default: the song's rendered part)", "output", "audio", cli="file"),
+    Argument("fps", 43, _number(low=0, low_open=True, high=1000), "frames per second", "output", "fps",
+             app=Control("number", "Frames per second", main=True, minimum=1, maximum=120, default=24,
+                         why="film rate: 24 frames to draw a second instead of 0.4's 43, so previews come sooner")),
+    Argument("resolution", None, lambda n, v, e: validation.resolution(v),
+             "frame size: N for NxN, or WIDTHxHEIGHT (the image fills the frame, centre-cropped)", "output", "size",
+             cli="resolution"),
+    Argument("start", 0, _number(low=0), "where to start in the song, in seconds", "output", "start",
+             app=Control("number", "Start (s)", main=True, minimum=0)),
+    Argument("duration", None, _optional_number(low=0, low_open=True), "seconds to render (default: to the end)",
+             "output", "duration", app=Control("number", "Duration (s, 0: to the end)", main=True, default=0,
+                                               none_is=0)),
+    Argument("save_frames", False, _flag, "also keep every frame as a PNG file beside the video", "output",
+             "save_frames", cli="flag"),
+    Argument("batch_size", 1, _number(low=1, integer=True), "frames generated per batch", "output", "batch_size",
+             app=Control("number", "Batch size", minimum=1, precision=0, default=4,
+                         why="a batch of 4 keeps a GPU busy; the library keeps 0.4's 1")),
+    Argument("speed_fpm", 12, _speed, "new base images per minute", "motion", "speed_fpm",
+             app=Control("number", "New base images per minute", minimum=0)),
+    Argument("pulse_percussive", True, _flag, "drive the pulse from the percussive part", "pulse", "percussive",
+             cli="flag", app=Control("checkbox", "Pulse from the percussive part")),
+    Argument("pulse_harmonic", False, _flag, "drive the pulse from the harmonic part", "pulse", "harmonic",
+             cli="flag", app=Control("checkbox", "Pulse from the harmonic part")),
+    Argument("pulse_react", 0.5, _number(low=0), "strength of the pulse", "pulse", "react",
+             app=_slider("Pulse react", main=True)),
+    Argument("motion_percussive", False, _flag, "drive the motion from the percussive part", "motion", "percussive",
+             cli="flag", app=Control("checkbox", "Motion from the percussive part")),
+    Argument("motion_harmonic", True, _flag, "drive the motion from the harmonic part", "motion", "harmonic",
+             cli="flag", app=Control("checkbox", "Motion from the harmonic part")),
+    Argument("motion_react", 0.5, _number(low=0), "speed of the motion", "motion", "react",
+             app=_slider("Motion react", main=True)),
+    Argument("motion_randomness", 0.5, _number(low=0, high=1), "share of the motion that is randomly slowed (0..1)",
+             "motion", "randomness", app=_slider("Motion randomness", high=1)),
+    Argument("truncation", 1, _number(low=0, high=1), "scale of the latent vectors (0..1)", "motion", "truncation",
+             app=_slider("Truncation", high=1)),
+    Argument("classes", None, lambda n, v, e: validation.class_list(v, 0),  # range checked once the style is loaded
+             "class indices driven by the 12 pitches", "classes", "classes", cli="ints"),
+    Argument("dominant_classes_first", False, _flag, "give the most present pitches the first listed classes",
+             "classes", "dominant_first", cli="flag"),
+    Argument("class_pitch_react", 0.5, _number(low=0), "how fast class weights follow the pitches", "classes",
+             "pitch_react", app=_slider("Class pitch react")),
+    Argument("class_smooth_seconds", 1, _number(low=0), "seconds over which class weights are averaged", "classes",
+             "smooth_seconds", app=Control("number", "Class smoothing (s)", minimum=0)),
+    Argument("class_complexity", 1, _number(low=0), "scale of the class weights", "classes", "complexity",
+             app=_slider("Class complexity")),
+    Argument("class_shuffle_seconds", None, lambda n, v, e: validation.shuffle_seconds(v),
+             "rotate the pitch-to-class assignment every S seconds, or at the listed times", "classes",
+             "shuffle_seconds", cli="numbers",
+             app=Control("number", "Shuffle classes every (s, 0: never)", default=0, none_is=0)),
+    Argument("class_shuffle_strength", 0.5, _number(low=0, high=1), "how far each rotation goes (0..1 of 12 places)",
+             "classes", "shuffle_strength", app=_slider("Shuffle strength", high=1)),
+    Argument("contrast_strength", None, _optional_number(low=0, high=1),
+             "contrast effect strength (turns the effect on)", "effects", "contrast_strength",
+             app=_slider("Contrast flashes", high=1, main=True, default=0.0, none_is=0)),
+    Argument("contrast_percussive", None, _optional_flag,
+             "drive the contrast effect from the percussive part (turns the effect on)", "effects",
+             "contrast_percussive", cli="flag"),
+    Argument("flash_strength", None, _optional_number(low=0, high=1), "flash effect strength (turns the effect on)",
+             "effects", "flash_strength", app=_slider("Brightness flashes", high=1, main=True, default=0.0, none_is=0)),
+    Argument("flash_percussive", None, _optional_flag,
+             "drive the flash effect from the percussive part (turns the effect on)", "effects", "flash_percussive",
+             cli="flag"),
+    Argument("custom_effects", None, lambda n, v, e: check_custom(v), "a list of EffectsGenerator objects",
+             "effects", "custom", cli=None),
+    Argument("seed", None, _seed, "random seed: the same seed and options give the same video", "output", "seed",
+             app=Control("number", "Seed (-1: a new one each time)", main=True, precision=0, default=-1,
+                         none_is=-1)),
+    Argument("truncation_psi", 1.0, _number(), "StyleGAN styles: pull towards the average latent (1 = off)", "style",
+             "truncation_psi", app=_slider("Truncation psi (StyleGAN)", high=1)),
+    Argument("beat_react", 0, _number(low=0),
+             "strength of the beat-locked hits: every onset pushes the image, which springs back (0 = off)", "beat",
+             "react", app=_slider("Beat react", main=True, default=0.5,
+                                  why="the app shows what the music does; 0.4 scripts keep 0.4's look")),
+    Argument("sections", False, _flag, "change the picture's character at the song's section boundaries", "beat",
+             "sections", cli="flag",
+             app=Control("checkbox", "New look for each song section", main=True, default=True,
+                         why="as beat_react: on in the app, off for 0.4 scripts")),
+)
+BY_NAME = {a.name: a for a in ARGUMENTS}
+DEFAULTS = {a.name: a.default for a in ARGUMENTS}
+
+
+@dataclass(frozen=True)
+class Output:
+    """What to write: the video file, its audio, frame rate, size, excerpt, batching and seed."""
+
+    file: Path
+    audio: Path | None
+    fps: float
+    size: tuple[int, int] | None
+    start: float
+    duration: float | None
+    save_frames: bool
+    batch_size: int
+    seed: int | None
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Every argument of one render, checked, grouped by the stage it drives."""
+
+    output: Output
+    pulse: Pulse
+    motion: Motion
+    beat: Beat
+    classes: Classes
+    effects: EffectSettings
+    truncation_psi: float
+    values: dict = field(default_factory=dict, compare=False)  # the checked values by argument name
+
+
+def parse(file_name: object, **values: object) -> RenderSettings:
+    """Check ``hallucinate``'s arguments (any of them; the rest at their defaults) and group them; raises
+    ``TypeError``/``ValueError`` naming the argument."""
+    unknown = sorted(set(values) - set(BY_NAME))
+    if unknown:
+        raise TypeError(f"hallucinate() does not take: {', '.join(unknown)}")
+    file = validation.video_path(file_name)
+    checked: dict = {}
+    for argument in ARGUMENTS:
+        checked[argument.name] = argument.check(argument.name, values.get(argument.name, argument.default), checked)
+    groups: dict[str, dict] = {}
+    for argument in ARGUMENTS:
+        groups.setdefault(argument.group, {})[argument.field] = checked[argument.name]
+    effects = groups["effects"]
+    return RenderSettings(
+        output=Output(file=file, **groups["output"]),
+        pulse=Pulse(**groups["pulse"]),
+        motion=Motion(**groups["motion"]),
+        beat=Beat(**groups["beat"]),
+        classes=Classes(**groups["classes"]),
+        effects=EffectSettings(
+            contrast=Contrast(effects["contrast_strength"], effects["contrast_percussive"]),
+            flash=Flash(effects["flash_strength"], effects["flash_percussive"]),
+            custom=effects["custom"],
+        ),
+        truncation_psi=groups["style"]["truncation_psi"],
+        values=checked,
+    )

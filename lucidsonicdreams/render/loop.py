@@ -1,0 +1,143 @@
+"""The frame loop: draw any window of a :class:`RenderPlan` (style, effects, fitting) into a sink, and write a
+window to a video file.
+
+Batches are generated on the calling thread while a worker applies the effects and feeds the sink, so the
+generator and the encoder overlap; at most ``QUEUED_BATCHES`` batches wait, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..style.base import Style
+from ..style.resolve import load_style
+from .fit import fit_frame
+from .plan import Progress, RenderPlan
+from .video import AudioTrack, VideoWriter
+
+QUEUED_BATCHES = 2
+
+Sink = Callable[[int, np.ndarray], None]  # sink(frame index within the render, uint8 frame [H, W, 3])
+
+_loaded: list[tuple[object, Style]] = []  # the latest style loaded for a plan in this process
+
+
+def plan_style(plan: RenderPlan) -> Style:
+    """The plan's style, loaded once per process while plans keep asking for the same one."""
+    key = (plan.style, plan.device, plan.style_seed if plan.style.seeded else None)
+    if _loaded and _loaded[0][0] == key:
+        return _loaded[0][1]
+    _loaded.clear()  # let the old one go before building the next
+    style = load_style(plan.style, torch.device(plan.device), plan.style_seed)
+    _loaded.append((key, style))
+    return style
+
+
+def render_window(plan: RenderPlan, first: int, end: int, sink: Sink, *, style: Style | None = None,
+                  progress: Progress | None = None) -> int:
+    """Draw frames ``[first, end)`` of ``plan`` in order into ``sink(index, frame)``; returns the frame count.
+
+    Any split of a render into windows gives the same frames as one pass. ``style`` is the plan's style when the
+    caller has it loaded already; ``progress(done, total, "Rendering")`` follows the frames.
+    """
+    if not 0 <= first < end <= plan.n_frames:
+        raise ValueError(f"window [{first}, {end}) is not within the render's {plan.n_frames} frames")
+    style = plan_style(plan) if style is None else style
+    out, options, batch_size = plan.output, plan.options, plan.output.batch_size
+    total = end - first
+    done = 0
+
+    def finish(images: np.ndarray, lo: int) -> int:
+        for j, frame in enumerate(images):
+            index = lo + j
+            for fx in plan.effects:
+                frame = fx.effect.apply(frame, fx.amplitude[index])
+            sink(index, fit_frame(frame, out.size))
+        return len(images)
+
+    def report(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total, "Rendering")
+
+    with ThreadPoolExecutor(1) as pool:
+        pending: deque[Future] = deque()
+        try:
+            for lo in range(first, end, batch_size):
+                hi = min(end, lo + batch_size)
+                images = style(plan.noise[lo:hi], plan.classes[lo:hi], options)
+                pending.append(pool.submit(finish, images, lo))
+                while len(pending) > QUEUED_BATCHES or (pending and pending[0].done()):
+                    report(pending.popleft().result())
+            while pending:
+                report(pending.popleft().result())
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    return total
+
+
+def write_video(plan: RenderPlan, first: int = 0, end: int | None = None, *, style: Style | None = None,
+                progress: Progress | None = None) -> int:
+    """Draw frames ``[first, end)`` (default: all) into ``plan.output.file`` with their audio, and with
+    ``save_frames`` into numbered PNGs in ``<name>_frames/`` beside it. Nothing half-written is left at either
+    place when it fails. Returns the frame count."""
+    end = plan.n_frames if end is None else end
+    out, fps = plan.output, plan.fps
+    whole = (first, end) == (0, plan.n_frames)
+    audio = AudioTrack(plan.audio, plan.start + first / fps, plan.length if whole else (end - first) / fps)
+    target = out.file
+    digits = len(str(end - first - 1))
+    frames_dir = target.with_name(target.stem + "_frames") if out.save_frames else None
+    partial_dir = target.with_name(f".{target.stem}_frames.part") if out.save_frames else None
+    if partial_dir is not None:
+        shutil.rmtree(partial_dir, ignore_errors=True)
+        partial_dir.mkdir()
+    try:
+        with ExitStack() as stack:
+            writers: list[VideoWriter] = []
+
+            def sink(index: int, frame: np.ndarray) -> None:
+                if not writers:  # opened at the first frame, which tells the size when the style chooses it
+                    size = (frame.shape[1], frame.shape[0])
+                    writers.append(stack.enter_context(VideoWriter(target, size, fps, audio)))
+                if partial_dir is not None:
+                    Image.fromarray(frame).save(partial_dir / f"{index - first:0{digits}d}.png")
+                writers[0].write(frame)
+
+            render_window(plan, first, end, sink, style=style, progress=progress)
+        if partial_dir is not None:
+            shutil.rmtree(frames_dir, ignore_errors=True)
+            partial_dir.rename(frames_dir)
+    finally:
+        if partial_dir is not None and partial_dir.exists():
+            shutil.rmtree(partial_dir, ignore_errors=True)
+    return end - first
+
+
+def tqdm_progress(bars: dict | None = None) -> Progress:
+    """A ``progress`` callback that shows one tqdm bar per stage (what the library does when given none)."""
+    from tqdm.auto import tqdm
+
+    bars = {} if bars is None else bars
+
+    def progress(done: int, total: int | None, what: str) -> None:
+        bar = bars.get(what)
+        if bar is None:
+            bar = bars[what] = tqdm(total=total, desc=what, unit="frame" if what == "Rendering" else "step")
+        bar.update(done - bar.n)
+        if total is not None and done >= total:
+            bar.close()
+
+    return progress
+
