@@ -10,9 +10,9 @@ import argparse
 import sys
 import tempfile
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 
-from . import __version__
 from .app.page import serve
 from .audio.demo import write_demo_song
 from .catalog.entries import show_styles
@@ -90,7 +90,7 @@ def _add_render_options(parser: argparse.ArgumentParser, defaults: dict[str, obj
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lucidsonicdreams", description="Turn music into video.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('lucidsonicdreams')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     render = commands.add_parser("render", help="render a music video from a song",
@@ -191,7 +191,7 @@ def _render(args: argparse.Namespace) -> int:
     stems = {stem: getattr(args, stem) for stem in _STEMS}
     render = _render_kwargs(args)
     # Every input checked before the style is built: a model can take minutes to download and load.
-    arguments.parse(file_name, **render)
+    job = arguments.parse(file_name, **render)
     validation.audio_file("song", args.song)
     for stem, path in stems.items():
         validation.audio_file(stem, path, optional=True)
@@ -199,7 +199,7 @@ def _render(args: argparse.Namespace) -> int:
     if plot is not None:
         validation.output_file("--plot-signals", plot, ".png", "signals.png")
     dream = LucidSonicDream(args.song, style=_style(args), device=args.device, **stems)
-    result = dream.hallucinate(file_name, **render)
+    result = dream.render(job)
     print(f"wrote {result.file} (seed {result.seed})")
     if plot is not None:
         print(f"wrote {dream.plot_signals(plot)}")

@@ -155,10 +155,29 @@ class LucidSonicDream:
         settings = dict(locals())
         for name in ("self", "file_name", "progress"):
             del settings[name]
+        return self.render(arguments.parse(file_name, **settings), progress=progress)
+
+    def render(self, settings: arguments.RenderSettings, *, window: tuple[float | None, float] | None = None,
+               progress: Progress | None = None) -> RenderResult:
+        """Render settings already checked by :func:`lucidsonicdreams.render.arguments.parse` (as the command line
+        and the web app do before building the style), all of it or ``window = (at, seconds)``: ``seconds`` from
+        song time ``at`` (``None``: the start)."""
         started = time.perf_counter()
-        plan, signals = self._plan(arguments.parse(file_name, **settings), progress)
-        frames = write_video(plan, style=self._load_style(plan.style_seed), progress=progress or tqdm_progress())
-        return self._finish(plan, signals, frames, started)
+        first_end = None
+        if window is not None:
+            out = settings.output
+            at = out.start if window[0] is None else validation.number("at", window[0], low=out.start)
+            seconds = validation.number("seconds", window[1], low=0, low_open=True)
+            if out.duration is not None and at >= out.start + out.duration:
+                raise ValueError(f"at={at:g} s is past the end of the part to render ({out.start + out.duration:g} s)")
+            first_end = (at, seconds)
+        plan, signals = self._plan(settings, progress)
+        first, end = (0, plan.n_frames) if first_end is None else plan.window(*first_end)
+        frames = write_video(plan, first, end, style=self._load_style(plan.style_seed),
+                             progress=progress or tqdm_progress())
+        self._result = RenderResult(plan.output.file, plan.seed, signals, frames, time.perf_counter() - started,
+                                    plan)
+        return self._result
 
     def plan(self, file_name: str | Path, *, progress: Progress | None = None, **settings) -> RenderPlan:
         """Everything ``hallucinate(file_name, **settings)`` would draw, as a picklable :class:`RenderPlan`:
@@ -173,18 +192,7 @@ class LucidSonicDream:
         The analysis (beats and sections included) and the vectors are those of the whole render, so a preview
         is a true excerpt; the analysis is kept for the next preview and for the render.
         """
-        job = arguments.parse(file_name, **settings)
-        start = job.output.start
-        at = start if at is None else validation.number("at", at, low=start)
-        seconds = validation.number("seconds", seconds, low=0, low_open=True)
-        if job.output.duration is not None and at >= start + job.output.duration:
-            raise ValueError(f"at={at:g} s is past the end of the part to render ({start + job.output.duration:g} s)")
-        started = time.perf_counter()
-        plan, signals = self._plan(job, progress)
-        first, end = plan.window(at, seconds)
-        frames = write_video(plan, first, end, style=self._load_style(plan.style_seed),
-                             progress=progress or tqdm_progress())
-        return self._finish(plan, signals, frames, started)
+        return self.render(arguments.parse(file_name, **settings), window=(at, seconds), progress=progress)
 
     def plot_signals(self, path: str | Path) -> str:
         """Draw the signals that drove the latest render into one PNG and return its path.
@@ -197,11 +205,6 @@ class LucidSonicDream:
         plan = self._result.plan
         return str(plot_signals(self._result.signals, plan.drives, plan.classes, plan.class_order, path,
                                 title=Path(self.song).name))
-
-    def _finish(self, plan: RenderPlan, signals: Signals, frames: int, started: float) -> RenderResult:
-        self._result = RenderResult(plan.output.file, plan.seed, signals, frames, time.perf_counter() - started,
-                                    plan)
-        return self._result
 
     def _load_style(self, seed: int) -> Style:
         """The style for a render, re-used while it stays the same (the seed matters to the built-in style only;

@@ -73,7 +73,10 @@ def is_builtin(style: object) -> bool:
 def resolve_style(style: object, input_shape: int | None = None, num_possible_classes: int | None = None,
                   prompts: object = None) -> StyleSource:
     """Check a ``style=`` value and what goes with it, loading nothing; raises ``TypeError``, ``ValueError``,
-    ``FileNotFoundError`` or :class:`ModelFileError` naming the argument and the fix."""
+    ``FileNotFoundError`` or :class:`ModelFileError` naming the argument and the fix. A :class:`StyleSource` is
+    already checked and is returned as it is."""
+    if isinstance(style, StyleSource):
+        return style
     if prompts is not None:
         if isinstance(style, Style) or callable(style) or is_builtin(style):
             raise ValueError("prompts are for diffusion styles: give a diffusion model as style (a catalog name "
