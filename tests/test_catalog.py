@@ -158,3 +158,24 @@ def test_the_wheel_contains_the_catalog(tmp_path):
         assert "lucidsonicdreams/styles_data/README.md" in archive.namelist()
         shipped = json.loads(archive.read("lucidsonicdreams/styles_data/catalog.json"))
     assert shipped == json.loads((source / "styles" / "catalog.json").read_text())
+
+
+def test_the_catalog_is_parsed_once_per_process(tmp_path, monkeypatch):
+    """Names are looked up many times a render (the style, the CLI, the app's list): the JSON is read once, and an
+    override file again only when it changes."""
+    import lucidsonicdreams.catalog.entries as entries
+
+    parsed = []
+    real = entries._parse
+    monkeypatch.setattr(entries, "_parse", lambda text, origin: parsed.append(origin) or real(text, origin))
+    entries._shipped.cache_clear()
+    for _ in range(3):
+        find_style("cppn")
+        load_catalog()
+    assert len(parsed) == 1
+    override(tmp_path, monkeypatch, {"styles": [{"name": "Mine", "url": URL}]})
+    for _ in range(3):
+        assert find_style("mine") is not None
+    assert len(parsed) == 2
+    override(tmp_path, monkeypatch, {"styles": [{"name": "Mine", "url": URL}, {"name": "Other", "url": URL}]})
+    assert find_style("other") is not None and len(parsed) == 3

@@ -56,3 +56,18 @@ def test_effect_that_returns_the_wrong_thing_is_named(image):
 
     with pytest.raises(TypeError, match="shrink must return a uint8 array of shape"):
         EffectsGenerator(shrink).apply(image, 0.5)
+
+
+def test_a_builtin_effect_is_on_when_any_of_its_arguments_is_given(tmp_path):
+    from lucidsonicdreams.effects import Contrast, EffectSettings, Flash
+
+    stem = tmp_path / "hats.wav"
+    stem.write_bytes(b"")  # only its path matters here
+    assert EffectSettings(Contrast(), Flash()).chosen(None, None) == []
+    on = EffectSettings(Contrast(percussive=False), Flash(strength=0.2)).chosen(None, None)
+    assert [(fx.func, fx.strength, fx.percussive) for fx in on] == [(contrast_effect, 0.5, False),
+                                                                    (flash_effect, 0.2, True)]
+    by_stem = EffectSettings(Contrast(), Flash()).chosen(None, stem)
+    assert [(fx.func, fx.audio, fx.strength) for fx in by_stem] == [(flash_effect, stem, 0.5)]
+    mine = EffectsGenerator(contrast_effect, strength=1.0)
+    assert EffectSettings(Contrast(), Flash(0.1), (mine,)).chosen(None, None)[-1] is mine

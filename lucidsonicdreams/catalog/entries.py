@@ -83,7 +83,8 @@ def load_catalog() -> dict[str, CatalogEntry]:
         path = Path(override).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"{CATALOG_ENV}={override!r}: catalog file does not exist")
-        catalog.update(_parsed_file(str(path.resolve()), path.stat().st_mtime_ns))
+        stat = path.stat()
+        catalog.update(_parsed_file(str(path.resolve()), stat.st_mtime_ns, stat.st_size))
     return catalog
 
 
@@ -94,7 +95,7 @@ def _shipped() -> dict[str, CatalogEntry]:
 
 
 @lru_cache(maxsize=4)
-def _parsed_file(path: str, mtime_ns: int) -> dict[str, CatalogEntry]:
+def _parsed_file(path: str, mtime_ns: int, size: int) -> dict[str, CatalogEntry]:
     return _parse(Path(path).read_text(encoding="utf-8"), path)
 
 
