@@ -6,9 +6,8 @@ The pre-render pass is everything before the first frame is drawn: decoding, all
 (noise and class) vectors and the effect signals, at 43 fps for ``--seconds`` of SONG with contrast and flash
 at 0.5. 0.4 runs through ``benchmarks/lsd04_reference.py`` (its ``load_specs``, ``setup_effects``,
 ``transform_classes`` and ``generate_vectors``, noise length 512; PATH is a checkout of the 2021 package).
-Ours is a whole ``hallucinate`` call (beat_react=0.5, sections=True, so beats, tempo and sections are
-analysed too) with a function style of noise length 512, timed until it reaches ``_render``, which this script
-replaces with a no-op, so no frame is drawn and no video is written. Each repeat of ours uses a new
+Ours is ``LucidSonicDream.plan`` (beat_react=0.5, sections=True, so beats, tempo and sections are analysed
+too) with a function style of noise length 512: the render's plan, before any frame is drawn or written. Each repeat of ours uses a new
 ``LucidSonicDream`` and so a new analysis cache. Both sides first run once untimed on a 5 s excerpt, so that
 librosa's numba functions are compiled before anything is measured. Prints the best of ``--repeat`` runs of
 each side and the ratio ours / 0.4.
@@ -21,9 +20,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -54,24 +51,12 @@ def time_lsd04(checkout: Path, song: Path, seconds: float) -> tuple[float, dict[
 
 
 def time_ours(song: Path, seconds: float, folder: Path) -> float:
-    """Seconds from the start of ``hallucinate`` until it calls ``_render`` (replaced by a no-op meanwhile)."""
-    reached: list[float] = []
-
-    def no_render(self: LucidSonicDream, *args: Any, **kwargs: Any) -> None:
-        reached.append(time.perf_counter())
-
+    """Seconds of ``plan``: everything ``hallucinate`` does before its first frame."""
     dream = LucidSonicDream(song, style=tiny_style, input_shape=INPUT_SHAPE, num_possible_classes=12)
-    saved: Callable[..., None] = LucidSonicDream._render
-    LucidSonicDream._render = no_render  # type: ignore[method-assign]
-    try:
-        start = time.perf_counter()
-        dream.hallucinate(folder / "bench_prerender.mp4", fps=FPS, duration=seconds, seed=0, beat_react=0.5,
-                          sections=True, **EFFECTS)
-    finally:
-        LucidSonicDream._render = saved  # type: ignore[method-assign]
-    if len(reached) != 1:
-        raise RuntimeError("hallucinate() did not reach _render exactly once")
-    return reached[0] - start
+    start = time.perf_counter()
+    dream.plan(folder / "bench_prerender.mp4", fps=FPS, duration=seconds, seed=0, beat_react=0.5, sections=True,
+               **EFFECTS)
+    return time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> None:
