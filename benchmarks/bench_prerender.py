@@ -7,10 +7,10 @@ The pre-render pass is everything before the first frame is drawn: decoding, all
 at 0.5. 0.4 runs through ``benchmarks/lsd04_reference.py`` (its ``load_specs``, ``setup_effects``,
 ``transform_classes`` and ``generate_vectors``, noise length 512; PATH is a checkout of the 2021 package).
 Ours is ``LucidSonicDream.plan`` (beat_react=0.5, sections=True, so beats, tempo and sections are analysed
-too) with a function style of noise length 512: the render's plan, before any frame is drawn or written. Each repeat of ours uses a new
-``LucidSonicDream`` and so a new analysis cache. Both sides first run once untimed on a 5 s excerpt, so that
-librosa's numba functions are compiled before anything is measured. Prints the best of ``--repeat`` runs of
-each side and the ratio ours / 0.4.
+too) with a function style of noise length 512: the render's plan, before any frame is drawn or written. Each
+repeat of ours uses a new ``LucidSonicDream`` and so a new analysis cache. Both sides first run once untimed
+on a 5 s excerpt, so that librosa's numba functions are compiled before anything is measured. Prints the best
+of ``--repeat`` runs of each side and the ratio ours / 0.4.
 """
 
 from __future__ import annotations

@@ -70,6 +70,18 @@ def write_tiny_pipeline(folder: Path, **kwargs) -> Path:
     return folder
 
 
+def forbid_loading(monkeypatch) -> None:
+    """Make diffusers' loaders fail if called: whatever is refused then was refused from the files alone."""
+    import diffusers
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was loaded before it was checked")
+
+    monkeypatch.setattr(diffusers.AutoPipelineForText2Image, "from_pretrained", never)
+    for cls in (diffusers.StableDiffusionPipeline, diffusers.StableDiffusionXLPipeline):
+        monkeypatch.setattr(cls, "from_single_file", never)
+
+
 class Payload:
     """Unpickling this runs ``Path(marker).touch()``: proof that code ran."""
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import probe
 from diffusion_files import (
+    forbid_loading,
     tiny_pipeline,
     write_hostile_folder,
     write_hub_config_cache,
@@ -249,6 +250,22 @@ def test_a_pipeline_object_of_your_own(tmp_path):
     assert style(noise, np.eye(2), options).shape == (2, 16, 16, 3)
 
 
+def test_a_pipeline_of_your_own_keeps_its_stochastic_scheduler(tmp_path):
+    """The style draws with a deterministic sampler, but never by changing the pipeline it was given."""
+    from diffusers import EulerAncestralDiscreteScheduler
+    from diffusion_files import tiny_pipeline
+
+    pipe = tiny_pipeline(tmp_path)
+    pipe.scheduler = EulerAncestralDiscreteScheduler.from_config(pipe.scheduler.config)
+    mine = pipe.scheduler
+    style = DiffusionStyle(pipe, ["one", "two"], device="cpu")
+    assert pipe.scheduler is mine
+    assert type(style.pipe.scheduler).__name__ == "EulerDiscreteScheduler" and style.pipe.unet is pipe.unet
+    options = RenderOptions(size=(16, 16))
+    noise = np.random.default_rng(0).standard_normal((2, style.input_shape_for(options)))
+    np.testing.assert_array_equal(style(noise, np.eye(2), options), style(noise, np.eye(2), options))
+
+
 def test_an_sdxl_folder_with_and_without_guidance(song, tmp_path):
     """SDXL's layout (sdxl-turbo): two text encoders whose pooled embeddings are mixed by the pitches too."""
     from diffusion_files import write_tiny_xl_pipeline
@@ -275,3 +292,42 @@ def test_a_hub_model_without_network_is_a_clear_download_error(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300).stdout
     assert "DownloadError: could not get the diffusion model 'stabilityai/sd-turbo'" in out
     assert "download the model folder and give its path" in out
+
+
+@pytest.fixture()
+def no_loading(monkeypatch):
+    forbid_loading(monkeypatch)
+
+
+@pytest.mark.parametrize("component", [None, [None, None]])
+def test_a_folder_without_a_unet_is_refused_before_it_loads(song, model, tmp_path, no_loading, component):
+    """A pipeline whose model_index.json lists no UNet (SD3, Flux: a transformer) cannot be driven."""
+    import json
+    import shutil
+
+    folder = tmp_path / "no-unet"
+    shutil.copytree(model, folder)
+    index = json.loads((folder / "model_index.json").read_text())
+    if component is None:
+        del index["unet"]
+    else:
+        index["unet"] = component
+    (folder / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(ModelFileError, match="no unet"):
+        DiffusionStyle(folder, PROMPTS, device="cpu")
+    with pytest.raises(ModelFileError, match="no unet"):
+        LucidSonicDream(song, style=folder, prompts=PROMPTS, device="cpu")
+
+
+def test_a_hub_pipeline_without_a_unet_is_refused_once_loaded(monkeypatch):
+    """Offline nothing is known of a hub id before it loads: the check runs on what was loaded."""
+    import diffusers
+
+    class TransformerPipeline:  # as SD3 or Flux: a transformer where Stable Diffusion has its UNet
+        transformer = vae = scheduler = object()
+
+    monkeypatch.setattr(diffusers.AutoPipelineForText2Image, "from_pretrained",
+                        lambda *args, **kwargs: TransformerPipeline())
+    with pytest.raises(ModelFileError, match="'someone/transformer-model' loaded as TransformerPipeline, which has "
+                                             "no unet component"):
+        DiffusionStyle("someone/transformer-model", PROMPTS, device="cpu")

@@ -10,7 +10,12 @@ from conftest import probe
 
 pytest.importorskip("diffusers")
 
-from diffusion_files import write_hostile_folder, write_tiny_pipeline  # noqa: E402
+from diffusion_files import (  # noqa: E402
+    forbid_loading,
+    write_hostile_folder,
+    write_tiny_pipeline,
+    write_tiny_xl_pipeline,
+)
 
 import lucidsonicdreams.spectrogram.riffuse as prompt_music  # noqa: E402
 from lucidsonicdreams.cli import main  # noqa: E402
@@ -126,3 +131,78 @@ def test_the_riffuse_command_writes_the_music_and_its_video(tiny, tmp_path, caps
     assert main(["riffuse", "--model", str(tiny), "--prompt", "a", "--prompt", "b", "--seconds", "3",
                  "-o", str(tmp_path / "two.wav")]) == 2
     assert "2 prompts need at least 10.11 seconds" in capsys.readouterr().err
+
+
+def test_a_video_style_that_cannot_load_is_refused_before_the_music_is_made(tiny, tmp_path, monkeypatch):
+    """Everything that needs no loading is checked first: a folder that is no diffusers folder, a pickled
+    checkpoint, a style that takes no prompts. Otherwise the loader finds them after minutes of music."""
+    def never(*args, **kwargs):
+        raise AssertionError("the music model was loaded before the video style was checked")
+
+    monkeypatch.setattr(prompt_music, "SpectrogramPainter", never)
+    not_a_model = tmp_path / "not-a-model"
+    not_a_model.mkdir()
+    (not_a_model / "notes.txt").write_text("no model_index.json here")
+    pickled = tmp_path / "model.ckpt"
+    pickled.write_bytes(b"not even read")
+    out = tmp_path / "out"
+    out.mkdir()
+    for style, error, words in [(not_a_model, ModelFileError, "no model_index.json"),
+                                (pickled, ModelFileError, "not a .safetensors file"),
+                                ("cppn", ValueError, "prompts are for diffusion styles")]:
+        with pytest.raises(error, match=words):
+            prompt_music.riffuse_to_file(out / "x.wav", ["a"], 5.0, model=str(tiny), video=out / "x.mp4",
+                                         video_style=str(style))
+    assert not list(out.iterdir())
+
+
+@pytest.fixture(scope="module")
+def tiny_xl(tmp_path_factory):
+    return write_tiny_xl_pipeline(tmp_path_factory.mktemp("riffuse-xl") / "tiny-xl")
+
+
+@pytest.fixture()
+def no_loading(monkeypatch):
+    forbid_loading(monkeypatch)
+
+
+def test_an_sdxl_model_is_refused_before_it_loads(tiny_xl, tmp_path, no_loading):
+    """SDXL's UNet takes extra conditioning riffuse does not give: told by the folder's UNet config, or by a
+    checkpoint's tensor names (SDXL's two text encoders live under conditioner.embedders)."""
+    import torch
+    from safetensors.torch import save_file
+
+    with pytest.raises(ValueError, match="not a Stable Diffusion 1.x/2.x pipeline"):
+        riffuse(["a"], 5.0, model=str(tiny_xl))
+    checkpoint = tmp_path / "xl.safetensors"
+    save_file({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(1),
+               "conditioner.embedders.0.transformer.text_model.embeddings.position_ids": torch.zeros(1)},
+              str(checkpoint))
+    with pytest.raises(ValueError, match="not a Stable Diffusion 1.x/2.x pipeline"):
+        riffuse(["a"], 5.0, model=str(checkpoint))
+    with pytest.raises(ValueError, match="not a Stable Diffusion 1.x/2.x pipeline"):
+        prompt_music.riffuse_to_file(tmp_path / "x.wav", ["a"], 5.0, model=str(tiny_xl))
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_an_sdxl_model_from_the_hub_is_refused_once_loaded(tiny_xl, monkeypatch):
+    """Offline nothing is known of a hub id before it loads: the check runs on what was loaded."""
+    import diffusers
+
+    xl = diffusers.StableDiffusionXLPipeline.from_pretrained(tiny_xl)
+    monkeypatch.setattr(diffusers.AutoPipelineForText2Image, "from_pretrained", lambda *args, **kwargs: xl)
+    with pytest.raises(ValueError, match="model 'someone/xl-model' is not a Stable Diffusion 1.x/2.x pipeline"):
+        riffuse(["a"], 5.0, model="someone/xl-model")
+
+
+def test_a_model_without_a_unet_is_refused_before_it_loads(tiny, tmp_path, no_loading):
+    import json
+    import shutil
+
+    folder = tmp_path / "no-unet"
+    shutil.copytree(tiny, folder)
+    index = json.loads((folder / "model_index.json").read_text())
+    del index["unet"]
+    (folder / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(ModelFileError, match="no unet"):
+        riffuse(["a"], 5.0, model=str(folder))

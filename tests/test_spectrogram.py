@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 
 import librosa
@@ -17,11 +18,14 @@ from lucidsonicdreams.spectrogram import (
     CLIP_SECONDS,
     DEFAULT_FORMAT,
     EXIF_TAGS,
+    SpectrogramFormat,
     audio_to_image,
     image_to_audio,
+    images,
+    inversion,
     song_to_image,
 )
-from lucidsonicdreams.spectrogram import images as spectrogram
+from lucidsonicdreams.spectrogram.format import mel_filters
 
 N_CLIP = 225351  # 5.11 s at 44.1 kHz: 512 columns
 
@@ -109,9 +113,9 @@ def test_pixels_equal_a_reference_built_the_way_riffusion_builds_them():
 
 def test_the_mel_filters_equal_librosas_htk_filters():
     theirs = librosa.filters.mel(sr=44100, n_fft=17640, n_mels=512, fmin=0, fmax=10000, htk=True, norm=None)
-    assert np.allclose(spectrogram._mel_filters(DEFAULT_FORMAT), theirs, atol=1e-6)
+    assert np.allclose(mel_filters(DEFAULT_FORMAT), theirs, atol=1e-6)
     # Every band has some bins (the inverse needs full rank).
-    assert np.all(spectrogram._mel_filters(DEFAULT_FORMAT).max(axis=1) > 0)
+    assert np.all(mel_filters(DEFAULT_FORMAT).max(axis=1) > 0)
 
 
 def test_round_trip_song_image_sound_keeps_the_log_mel_and_the_length():
@@ -212,12 +216,12 @@ def test_the_spectrogram_and_sonify_commands(tmp_path, capsys):
 
 def test_the_inverse_stft_undoes_the_stft_and_odd_windows_sit_where_torch_puts_them():
     x = music(1.0)
-    back = spectrogram._istft(spectrogram._stft(x, DEFAULT_FORMAT), DEFAULT_FORMAT, len(x) - len(x) % 441)
+    back = inversion.istft(inversion.stft(x, DEFAULT_FORMAT), DEFAULT_FORMAT, len(x) - len(x) % 441)
     assert np.abs(back - x[: len(back)]).max() < 1e-4
     # At 22.05 kHz the window (2205 samples) is odd: it must sit where torch.stft centres it.
-    fmt = spectrogram.SpectrogramFormat(sample_rate=22050)
+    fmt = SpectrogramFormat(sample_rate=22050)
     y = librosa.resample(x, orig_sr=SR, target_sr=22050)
-    ours = np.abs(spectrogram._stft(y, fmt)).T
+    ours = np.abs(inversion.stft(y, fmt)).T
     theirs = torch.stft(torch.from_numpy(y), n_fft=fmt.n_fft, hop_length=fmt.hop_length, win_length=fmt.win_length,
                         window=torch.hann_window(fmt.win_length), center=True, pad_mode="reflect",
                         return_complex=True).abs().numpy()
@@ -236,7 +240,7 @@ def test_an_image_with_impossible_exif_is_refused_naming_the_tag():
 
 
 def test_bad_arguments_stop_image_to_audio_before_the_inverse(monkeypatch):
-    monkeypatch.setattr(spectrogram, "_inverse_mel", lambda *a: pytest.fail("the decoding started"))
+    monkeypatch.setattr(images, "inverse_mel", lambda *a: pytest.fail("the decoding started"))
     image = audio_to_image(music(1.0), SR)
     with pytest.raises(ValueError, match="seed"):
         image_to_audio(image, seed=-1)
@@ -259,3 +263,54 @@ def test_a_clip_read_by_ffmpeg_is_still_512_columns_and_stereo_stays_stereo(tmp_
     pixels = np.asarray(image).astype(float)[:, 100:400]
     green, blue = pixels[..., 1].mean(axis=1), pixels[..., 2].mean(axis=1)
     assert green[expected_row(300.0)] < 100 < 200 < blue[expected_row(300.0)]
+
+
+def test_more_mel_bands_than_the_fft_resolves_are_refused_before_any_decoding(monkeypatch):
+    """4096 bands over 0-10 kHz put several band edges between two of the FFT's 2.5 Hz bins: some bands get no
+    bin at all and the filters lose rank (numpy's "Singular matrix" in the pseudo-inverse, after the slow part
+    began). The EXIF tag is named with the range that works, before anything is decoded."""
+    monkeypatch.setattr(images, "inverse_mel", lambda *a: pytest.fail("the decoding started"))
+    image = Image.new("RGB", (8, 4096), "white")
+    image.getexif().update(dataclasses.replace(DEFAULT_FORMAT, num_frequencies=4096).exif(1.0))
+    with pytest.raises(ValueError, match=r"tag 11040 \(num_frequencies\) is 4096, .*valid range is 1 to 763"):
+        image_to_audio(image)
+    with pytest.raises(ValueError, match=r"11060 \(max_frequency\) is 3, too close to min_frequency"):
+        SpectrogramFormat(num_frequencies=1, max_frequency=3).check()
+
+
+@pytest.mark.parametrize("fmt", [DEFAULT_FORMAT, SpectrogramFormat(sample_rate=22050),
+                                 SpectrogramFormat(min_frequency=100, max_frequency=3000),
+                                 SpectrogramFormat(padded_duration_ms=100)])
+def test_the_most_bands_a_format_takes_have_independent_filters_and_one_more_is_refused(fmt):
+    most = dataclasses.replace(fmt, num_frequencies=fmt.max_bands())
+    most.check()
+    filters = mel_filters(most).astype(np.float64)
+    # Well away from singular: the pseudo-inverse stays accurate.
+    assert np.linalg.eigvalsh(filters @ filters.T).min() > 1e-3
+    with pytest.raises(ValueError, match=rf"num_frequencies\) is {most.num_frequencies + 1}, "):
+        dataclasses.replace(most, num_frequencies=most.num_frequencies + 1).check()
+
+
+def test_an_excerpt_shorter_than_one_column_is_refused_naming_start_and_duration(tmp_path, monkeypatch):
+    song = write(tmp_path / "song.wav", tone(440.0, 2.0))
+    monkeypatch.setattr(images, "load_channels", lambda *a, **k: pytest.fail("the song was decoded"))
+    with pytest.raises(ValueError, match=r"duration=1e-06 s: the excerpt is shorter than one spectrogram column "
+                                         r"\(10 ms\)"):
+        song_to_image(song, tmp_path / "tiny.png", duration=1e-6)
+    with pytest.raises(ValueError, match=r"start=1.995 s .*duration=5.11 s.*shorter than one spectrogram column "
+                                         r"\(10 ms\)"):
+        song_to_image(song, tmp_path / "end.png", start=1.995)
+    assert [p.name for p in tmp_path.iterdir()] == ["song.wav"]
+
+
+def test_a_wide_image_shows_griffin_lims_progress_and_a_clip_stays_quiet(capsys):
+    """Sound from 20000 columns (200 s) takes minutes: every iteration of every channel moves a bar."""
+    rng = np.random.default_rng(0)
+    wide = Image.fromarray(rng.integers(0, 256, (512, 1030, 3), dtype=np.uint8))  # just over two clips
+    wide.getexif().update(dataclasses.replace(DEFAULT_FORMAT, stereo=True).exif(1e6))
+    samples, _ = image_to_audio(wide, iterations=1)
+    assert samples.shape == (2, 441 * 1029)
+    err = capsys.readouterr().err
+    assert "Griffin-Lim" in err and "2/2" in err  # 1 iteration x 2 channels, all done
+    image_to_audio(audio_to_image(music(1.0), SR), iterations=2)
+    assert capsys.readouterr().err == ""

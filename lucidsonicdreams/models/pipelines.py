@@ -28,6 +28,10 @@ _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 # the same latent always gives the same picture (no flicker while the music holds still).
 _STOCHASTIC_SCHEDULERS = ("EulerAncestralDiscreteScheduler", "DPMSolverSDEScheduler", "DDPMScheduler",
                           "KDPM2AncestralDiscreteScheduler", "LCMScheduler")
+# Tensor names of single-file checkpoints (the original CompVis / A1111 layout): the UNet's weights, and SDXL's
+# two text encoders (SD 1.x/2.x keep their one under cond_stage_model).
+_UNET_TENSORS = "model.diffusion_model."
+_SDXL_TENSORS = "conditioner.embedders."
 
 
 def resolve_model(model: object) -> tuple[str | Path, int | None]:
@@ -47,6 +51,42 @@ def resolve_model(model: object) -> tuple[str | Path, int | None]:
         return model, None
     raise FileNotFoundError(f"model {str(model)!r} is neither a catalog name, a hub id (owner/name), nor an "
                             "existing folder or .safetensors file")
+
+
+def check_source(source: str | Path) -> None:
+    """Refuse what would run code or could never be drawn with, reading only small files: a folder's
+    ``model_index.json`` (:func:`check_folder`), a single file's suffix and tensor names. A hub id is known only
+    once loaded (:func:`load_pipeline` checks it then)."""
+    if not isinstance(source, Path):
+        return
+    if source.is_dir():
+        check_folder(source)
+        return
+    if source.suffix.lower() != ".safetensors":
+        raise ModelFileError(f"{source} is not a .safetensors file; pickled checkpoints (.ckpt, .pt, .bin) are "
+                             "refused because loading them can run code")
+    if not any(key.startswith(_UNET_TENSORS) for key in _LazyCheckpoint(source)):
+        raise ModelFileError(f"{source} is not a Stable Diffusion checkpoint: it has no UNet weights "
+                             f"({_UNET_TENSORS}*); give a single-file SD 1.x, 2.x or XL checkpoint, a diffusers "
+                             "folder or a hub id")
+
+
+def is_sdxl(model: object) -> bool | None:
+    """Whether a model is SDXL or one of its kin, whose UNet takes extra conditioning (pooled text embeddings and
+    time ids): read from a pipeline object's UNet, a folder's ``unet/config.json`` (the same setting) or a
+    checkpoint's tensor names. ``None`` for a hub id, or a folder whose UNet config cannot be read (the loader
+    names what is wrong with it): known only once loaded."""
+    if is_pipeline(model):
+        return getattr(model.unet.config, "addition_embed_type", None) is not None
+    if not isinstance(model, Path):
+        return None
+    if model.is_file():
+        return any(key.startswith(_SDXL_TENSORS) for key in _LazyCheckpoint(model))
+    try:
+        config = json.loads((model / "unet" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return isinstance(config, dict) and config.get("addition_embed_type") is not None
 
 
 def check_folder(folder: Path) -> None:
@@ -72,6 +112,8 @@ def check_folder(folder: Path) -> None:
         if not (len(value) == 2 and _known_library(value[0])):
             raise ModelFileError(f"{index_file}: component {name!r} is {value!r}; only diffusers and transformers "
                                  "classes are loaded")
+    if index.get("unet") in (None, [None, None]):
+        raise ModelFileError(_no_unet(f"{index_file}: {pipeline} lists"))
     for weights in sorted(folder.rglob("*")):
         if weights.suffix.lower() in PICKLE_SUFFIXES and not any(weights.parent.glob("*.safetensors")):
             raise ModelFileError(f"{weights} is a pickled weight file, and loading a pickle can run code; "
@@ -95,12 +137,11 @@ def load_pipeline(source: str | Path, device: torch.device, dtype: torch.dtype, 
     except ImportError:
         raise ImportError("diffusion styles need diffusers and transformers: pip install "
                           "'lucidsonicdreams[diffusion]'") from None
+    check_source(source)
     with _quiet():
         if isinstance(source, Path) and source.is_file():
             pipe = _load_single_file(diffusers, source, dtype)
         else:
-            if isinstance(source, Path):
-                check_folder(source)
             try:
                 pipe = diffusers.AutoPipelineForText2Image.from_pretrained(
                     str(source), torch_dtype=dtype, use_safetensors=True, **overrides)
@@ -111,6 +152,8 @@ def load_pipeline(source: str | Path, device: torch.device, dtype: torch.dtype, 
                 raise DownloadError(f"could not get the diffusion model {source!r} from the Hugging Face hub: "
                                     f"{_first_line(exc)}. Check the network (and log in with `hf auth login` for "
                                     "a gated model), or download the model folder and give its path") from None
+        if getattr(pipe, "unet", None) is None:  # a hub model is known only now
+            raise ModelFileError(_no_unet(f"{str(source)!r} loaded as {type(pipe).__name__}, which has"))
         pipe = deterministic(pipe)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
@@ -134,21 +177,13 @@ def deterministic(pipe):
 def _load_single_file(diffusers, path: Path, dtype: torch.dtype):
     """A checkpoint in the original (CompVis / A1111) layout, as model sites share them. diffusers builds the
     pipeline from the configuration of the matching hub model (e.g. Stable Diffusion 1.5's), fetched once and
-    cached; only the tensors come from the file."""
-    if path.suffix.lower() != ".safetensors":
-        raise ModelFileError(f"{path} is not a .safetensors file; pickled checkpoints (.ckpt, .pt, .bin) are "
-                             "refused because loading them can run code")
+    cached; only the tensors come from the file (checked by :func:`check_source`)."""
     from diffusers.loaders.single_file_utils import SingleFileComponentError, fetch_diffusers_config
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     checkpoint = _LazyCheckpoint(path)
-    if not any(key.startswith("model.diffusion_model.") for key in checkpoint):
-        raise ModelFileError(f"{path} is not a Stable Diffusion checkpoint: it has no UNet weights "
-                             "(model.diffusion_model.*); give a single-file SD 1.x, 2.x or XL checkpoint, a "
-                             "diffusers folder or a hub id")
     config = fetch_diffusers_config(checkpoint)["pretrained_model_name_or_path"]
-    # SDXL (and its relatives) condition on two text encoders, kept under conditioner.embedders.
-    xl = any(key.startswith("conditioner.embedders.") for key in checkpoint)
+    xl = any(key.startswith(_SDXL_TENSORS) for key in checkpoint)
     cls = diffusers.StableDiffusionXLPipeline if xl else diffusers.StableDiffusionPipeline
     try:
         return cls.from_single_file(str(path), torch_dtype=dtype)
@@ -189,6 +224,11 @@ class _LazyCheckpoint(Mapping):
 
     def __len__(self) -> int:
         return len(self._keys)
+
+
+def _no_unet(what: str) -> str:
+    return (f"{what} no unet component: diffusion styles and riffuse drive a UNet (Stable Diffusion 1.x, 2.x, "
+            "XL and their fine-tunes); pipelines built on a transformer instead (SD3, Flux) are not supported")
 
 
 def _first_line(exc: BaseException) -> str:

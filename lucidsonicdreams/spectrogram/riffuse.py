@@ -15,13 +15,21 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import soundfile
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
 from ..audio.demo import BPM as SEED_BPM
-from ..spectrogram.images import CLIP_SECONDS, DEFAULT_FORMAT, audio_to_image, clip_samples, image_to_audio
+from ..audio.demo import synthesize_song
+from ..dream import LucidSonicDream
+from ..models.pipelines import check_source, deterministic, is_pipeline, is_sdxl, load_pipeline, resolve_model
+from ..style.resolve import resolve_style
 from ..utils import checks as validation
+from ..utils.device import resolve_device
+from ..utils.files import write_atomically
+from .format import CLIP_SECONDS, DEFAULT_FORMAT, clip_samples
+from .images import audio_to_image, image_to_audio
 
 DEFAULT_MODEL = "riffusion/riffusion-model-v1"
 # Clips start a whole number of the seed beat's bars apart (5 s = 10 beats at 120 bpm), so the kicks of two
@@ -96,7 +104,7 @@ def riffuse(
     """
     settings = RiffuseSettings.parse(prompts, seconds, seed=seed, steps=steps, strength=strength,
                                      guidance_scale=guidance_scale, negative_prompt=negative_prompt)
-    return _generate(settings, model, device)
+    return _generate(settings, _checked_model(model), device)
 
 
 def riffuse_to_file(
@@ -113,24 +121,36 @@ def riffuse_to_file(
     """:func:`riffuse` into a 16-bit WAV file; with ``video``, also render the music's video with
     ``video_style`` (a diffusion model) on the same prompts and seed. ``generation``: riffuse's ``seed``,
     ``steps``, ``strength``, ``guidance_scale`` and ``negative_prompt``. Returns the WAV's path."""
-    import soundfile
-
-    from ..dream import LucidSonicDream
-    from ..utils.files import write_atomically
-
     settings = RiffuseSettings.parse(prompts, seconds, **generation)
     target = validation.output_file("output", output, ".wav")
+    model = _checked_model(model)
     if video is not None:
-        from ..style.diffusion import resolve_model
-
         video = validation.video_path(video, "video")
-        resolve_model(video_style)  # a typo fails now, not after the music is made
+        # Everything that needs no loading, so that a bad style fails now, not after the music is made.
+        resolve_style(video_style, prompts=settings.prompts)
     samples, rate = _generate(settings, model, device)
     write_atomically(target, lambda tmp: soundfile.write(tmp, samples, rate, subtype="PCM_16", format="WAV"))
     if video is not None:
         dream = LucidSonicDream(target, style=video_style, prompts=settings.prompts, device=device)
         dream.hallucinate(video, seed=settings.seed)
     return target
+
+
+def _checked_model(model: object) -> object:
+    """The pipeline object, or the hub id, folder or file to load, with everything checked that can be known
+    before loading."""
+    if not is_pipeline(model):
+        model = resolve_model(model)[0]
+        check_source(model)
+    if is_sdxl(model):
+        raise _sdxl_refused(model)
+    return model
+
+
+def _sdxl_refused(model: object) -> ValueError:
+    name = repr(str(model)) if isinstance(model, (str, Path)) else type(model).__name__
+    return ValueError(f"model {name} is not a Stable Diffusion 1.x/2.x pipeline (SDXL and its kin take extra "
+                      "conditioning); riffuse needs one like Riffusion's checkpoint")
 
 
 def _generate(settings: RiffuseSettings, model: object, device: str | None) -> tuple[np.ndarray, int]:
@@ -142,12 +162,12 @@ def _generate(settings: RiffuseSettings, model: object, device: str | None) -> t
 
 
 class SpectrogramPainter:
-    """A text-to-image diffusers pipeline driven as img2img over the seed spectrogram, clip by clip."""
+    """A text-to-image diffusers pipeline driven as img2img over the seed spectrogram, clip by clip.
+
+    model : a pipeline object, or the hub id, folder or file to load, as :func:`_checked_model` gives them.
+    """
 
     def __init__(self, model: object, settings: RiffuseSettings, device: str | None) -> None:
-        from ..style.diffusion import deterministic, is_pipeline, load_pipeline, resolve_model
-        from ..utils.device import resolve_device
-
         self.settings = settings
         self.device = resolve_device(device)
         dtype = torch.float16 if self.device.type == "cuda" else torch.float32
@@ -155,11 +175,9 @@ class SpectrogramPainter:
             self.pipe = deterministic(model).to(self.device)
         else:
             # Only the network parts are used: no safety checker to load (it would black out spectrograms).
-            self.pipe = load_pipeline(resolve_model(model)[0], self.device, dtype, safety_checker=None,
-                                      requires_safety_checker=False)
-        if getattr(self.pipe.unet.config, "addition_embed_type", None) is not None:
-            raise ValueError(f"model {str(model)!r} is not a Stable Diffusion 1.x/2.x pipeline (SDXL and its kin "
-                             "take extra conditioning); riffuse needs one like Riffusion's checkpoint")
+            self.pipe = load_pipeline(model, self.device, dtype, safety_checker=None, requires_safety_checker=False)
+            if is_sdxl(self.pipe):  # a hub model is known only now
+                raise _sdxl_refused(model)
         from diffusers import EulerDiscreteScheduler
 
         # Euler adds no noise of its own, and starts part-way through the schedule as img2img needs.
@@ -257,7 +275,5 @@ def join_clips(clips: Iterable[np.ndarray], seconds: float) -> np.ndarray:
 @lru_cache(maxsize=1)
 def seed_image() -> Image.Image:
     """The seed spectrogram: one 5.11 s image of the demo's synthesized 120 bpm beat (drums, bass, chords)."""
-    from ..audio.demo import synthesize_song
-
     beat = synthesize_song(CLIP_SECONDS + 0.1, sr=DEFAULT_FORMAT.sample_rate, seed=0).mean(axis=1)
     return audio_to_image(beat[: clip_samples()], DEFAULT_FORMAT.sample_rate)

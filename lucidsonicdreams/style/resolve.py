@@ -18,7 +18,7 @@ from ..catalog.download import download_style
 from ..catalog.entries import BUILTIN_STYLES, find_style, style_key
 from ..errors import ModelFileError
 from ..models.loader import load_network
-from ..models.pipelines import resolve_model
+from ..models.pipelines import check_source, resolve_model
 from ..utils import checks as validation
 from .base import Style
 from .cppn import CPPNStyle
@@ -83,7 +83,7 @@ def resolve_style(style: object, input_shape: int | None = None, num_possible_cl
                              "such as 'sd-turbo', a hub id, a diffusers folder or a .safetensors file), or leave "
                              "prompts out")
         checked = tuple(validation.prompts(prompts))
-        resolve_model(style)
+        check_source(resolve_model(style)[0])
         return StyleSource("diffusion", style, prompts=checked)
     if isinstance(style, type) and issubclass(style, Style):
         raise TypeError(f"style is the class {style.__name__}; pass an instance: style={style.__name__}(...)")
