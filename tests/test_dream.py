@@ -36,7 +36,7 @@ def onsets(signal, fps, threshold=0.5):
 def test_frame_count_codec_and_audio(song, tmp_path, fps):
     out = tmp_path / f"v{fps}"
     path = LucidSonicDream(song).hallucinate(out, fps=fps, resolution=32, duration=2.0, seed=1)
-    assert path.file == tmp_path / f"v{fps}.mp4" and str(path) == str(path.file)
+    assert path == str(tmp_path / f"v{fps}.mp4") and path.file == tmp_path / f"v{fps}.mp4"
     info = probe(path)
     assert len(info["frames"]) == round(2.0 * fps)
     assert (info["codec"], info["pix_fmt"], info["rate"]) == ("h264", "yuv420p", fps)

@@ -82,7 +82,8 @@ def test_hallucinate_draws_the_plan_and_returns_a_result(song, tmp_path):
 
     for i, png in enumerate(saved):
         np.testing.assert_array_equal(np.asarray(Image.open(png)), expected[i])
-    assert len(probe(result)["frames"]) == plan.n_frames  # the result reads as the file's path
+    assert len(probe(result)["frames"]) == plan.n_frames  # the result is the file's path, as it was
+    assert result == str(tmp_path / "v.mp4") and pickle.loads(pickle.dumps(result)).frames == plan.n_frames
     # Progress came through the callback: the analysis, then every frame.
     assert ("Analysing audio" in {c[2] for c in calls}) and calls[-1] == (plan.n_frames, plan.n_frames, "Rendering")
 

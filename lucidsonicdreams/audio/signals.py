@@ -52,6 +52,10 @@ class Signals:
     def n_frames(self) -> int:
         return len(self.pulse)
 
+    def __getstate__(self) -> dict:
+        # The song's analysis (its decoded audio, caches and a lock) stays in the process that made it.
+        return {**self.__dict__, "song": None}
+
     @property
     def beat_times(self) -> np.ndarray:
         return self.start + self.beat_frames / self.fps

@@ -71,21 +71,31 @@ class RenderPlan:
         return first, min(self.n_frames, first + max(1, int(round(seconds * self.fps))))
 
 
-@dataclass(frozen=True)
-class RenderResult:
+class RenderResult(str):
     """A finished render: the video file, the seed it used (give it back for the same video), the signals that
-    drove it, the frames drawn and the seconds it took. Reads as the file's path (``str()``, ``open()``,
-    ``Path()``), as 0.4 scripts expect of ``hallucinate``."""
+    drove it, the frames drawn, the seconds it took and its plan.
+
+    It is also the video's path as a string, which is what ``hallucinate`` returned before: scripts that use the
+    return value as a path (``open``, ``Path``, ``"..." + result``, ``==``) keep working.
+    """
 
     file: Path
     seed: int
-    signals: Signals = field(repr=False)
+    signals: Signals
     frames: int
     seconds: float
-    plan: RenderPlan = field(repr=False)
+    plan: RenderPlan
 
-    def __fspath__(self) -> str:
-        return os.fspath(self.file)
+    def __new__(cls, file: Path, seed: int, signals: Signals, frames: int, seconds: float,
+                plan: RenderPlan) -> RenderResult:
+        result = super().__new__(cls, os.fspath(file))
+        result.file, result.seed, result.signals = Path(file), seed, signals
+        result.frames, result.seconds, result.plan = frames, seconds, plan
+        return result
 
-    def __str__(self) -> str:
-        return str(self.file)
+    def __repr__(self) -> str:
+        return (f"RenderResult(file={str(self.file)!r}, seed={self.seed}, frames={self.frames}, "
+                f"seconds={self.seconds:.2f})")
+
+    def __reduce__(self):
+        return (RenderResult, (self.file, self.seed, self.signals, self.frames, self.seconds, self.plan))
