@@ -159,10 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     ui = commands.add_parser("ui", help="start the web app (needs `pip install lucidsonicdreams[ui]`)",
                              description="Start the local web app: upload a song, preview, render.")
-    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    ui.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    ui.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default: 127.0.0.1, this machine only); any other needs --auth or "
+                         "--no-auth")
+    ui.add_argument("--port", type=int, default=7860, help="port, 1-65535 (default: 7860)")
     ui.add_argument("--work-dir", type=Path, default=None,
                     help="folder for uploads and videos (default: ui/ in the cache folder)")
+    ui.add_argument("--auth", metavar="USER:PASSWORD",
+                    help="ask for this user name and password before showing the app or answering its API")
+    ui.add_argument("--no-auth", action="store_true",
+                    help="serve a --host that other machines can reach without a password, knowingly")
 
     demo = commands.add_parser("demo", help="synthesize a short song and render it offline with the built-in style",
                                description="Synthesize a short song (drums, bass, chords) and render it offline.")
@@ -244,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "ui":
             try:
-                serve(args.host, args.port, args.work_dir)
+                serve(args.host, args.port, args.work_dir, auth=args.auth, no_auth=args.no_auth)
             except KeyboardInterrupt:  # Ctrl-C while it was still starting
                 print("stopped", file=sys.stderr)
             return 0

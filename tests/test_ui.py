@@ -19,9 +19,12 @@ from conftest import C_MAJOR, chord_track, kick_track, probe, write
 gradio = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
+from test_app import content_copies, processes_mentioning  # noqa: E402
+
 from lucidsonicdreams.app.page import serve  # noqa: E402
 from lucidsonicdreams.app.state import frame_size  # noqa: E402
 from lucidsonicdreams.audio import analysis  # noqa: E402
+from lucidsonicdreams.cli import main  # noqa: E402
 
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "ui.png"
 
@@ -97,6 +100,15 @@ def test_a_text_file_as_song_is_a_clear_error_and_the_server_keeps_serving(clien
     assert Path(video).is_file()
 
 
+def wait_for_progress(job, desc: str, timeout: float = 120) -> None:
+    """Until ``job`` reports progress of a step named ``desc``."""
+    deadline = time.monotonic() + timeout
+    while not any(unit.desc == desc for unit in job.status().progress_data or ()):
+        if job.done() or time.monotonic() > deadline:
+            pytest.fail(f"no {desc!r} progress within {timeout} s (status {job.status()})")
+        time.sleep(0.1)
+
+
 def test_render_with_progress_and_cancel(client, song_file, server):
     job = client.submit(song=gradio_client.handle_file(str(song_file)), size=64, duration=2, api_name="/render")
     video, download, status = job.result(timeout=300)
@@ -104,14 +116,22 @@ def test_render_with_progress_and_cancel(client, song_file, server):
     assert len(info["frames"]) == 48 and (info["width"], info["height"]) == (64, 64) and "Rendered" in status
     assert Path(download).read_bytes() == Path(video).read_bytes()
 
+    # The server's warm-up render (started with it) writes and removes a job folder of its own: when this test runs
+    # first, it may still be at work.
+    for thread in threading.enumerate():
+        if thread.name == "warm-up":
+            thread.join(timeout=120)
+    jobs_before = set(server[1].glob("jobs/*"))
     long = client.submit(song=gradio_client.handle_file(str(song_file)), size=512, fps=60, api_name="/render")
-    time.sleep(8)
-    assert client.predict(api_name="/cancel") in ("Render cancelled.", "No render is running.")
-    with pytest.raises(Exception, match="cancelled"):
+    # Cancelled while it draws frames, so while ffmpeg runs: a fixed wait could fall before the render has
+    # started (a busy machine) or after it has finished (a fast one), and cancel nothing.
+    wait_for_progress(long, "Rendering")
+    assert client.predict(api_name="/cancel") == "Render cancelled."
+    with pytest.raises(gradio_client.exceptions.AppError, match="the render was cancelled"):
         long.result(timeout=120)
-    # No half-written video is left in the work folder.
-    assert not [p for p in server[1].rglob("*.mp4") if "-dream" in p.name and p.stat().st_size == 0]
-    assert not list(server[1].rglob("*.part"))
+    # Nothing of it is left: no encoder, no half-written video, no job folder.
+    assert processes_mentioning(server[1] / "jobs") == []
+    assert set(server[1].glob("jobs/*")) == jobs_before and not list(server[1].rglob("*.part"))
 
 
 def test_the_ui_command_serves_on_loopback_and_stops_on_ctrl_c(tmp_path):
@@ -241,3 +261,93 @@ def test_two_users_see_only_their_own_files_and_jobs(server, song_file, tmp_path
     assert bob.predict(api_name="/cancel") == "No render is running."
     video, _, status = job.result(timeout=300)
     assert "Rendered" in status and len(probe(Path(video))["frames"]) == 72
+
+
+def test_an_upload_is_stored_once(client, server, tmp_path):
+    """Gradio keeps what it receives in the work folder's gradio/, and the app keeps uploads by content in
+    uploads/: one file, two names (the page sends Gradio's path again with every click)."""
+    y = 0.5 * chord_track(C_MAJOR, 1.0) + 0.01 * np.random.default_rng(7).standard_normal(44100)
+    song = write(tmp_path / "stored-once.wav", y)
+    data = song.read_bytes()
+    for _ in range(2):  # the same file uploaded twice
+        # fps=0 is refused right after the upload is kept: no render is needed to see where it went.
+        with pytest.raises(gradio_client.exceptions.AppError, match="fps must be in"):
+            client.predict(song=gradio_client.handle_file(str(song)), fps=0, api_name="/preview")
+    assert len(list(server[1].glob("uploads/*/stored-once.wav"))) == 1
+    assert len(list(server[1].glob("gradio/*/stored-once.wav"))) == 1
+    assert len(content_copies(server[1], data)) == 1
+
+
+def never_launch(*args, **kwargs):
+    pytest.fail("the server was started")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--port", "70000"], ["--port", "1 to 65535", "70000"]),
+    (["--port", "0"], ["--port", "1 to 65535"]),
+    (["--host", "0.0.0.0"], ["--host 0.0.0.0", "--auth USER:PASSWORD", "--no-auth"]),
+    (["--host", "192.168.1.20"], ["--auth USER:PASSWORD", "--no-auth"]),
+    (["--host", "my-laptop.local"], ["--auth USER:PASSWORD", "--no-auth"]),
+    (["--auth", "bob"], ["--auth must be USER:PASSWORD", "no colon"]),
+    (["--auth", "bob:"], ["--auth", "an empty password"]),
+    (["--auth", ":secret"], ["--auth", "an empty user name"]),
+    (["--auth", "bob:secret", "--no-auth"], ["--auth and --no-auth"]),
+])
+def test_ui_refuses_bad_or_unsafe_settings_in_one_line_before_starting(tmp_path, capsys, monkeypatch, argv, words):
+    monkeypatch.setattr(gradio.Blocks, "launch", never_launch)  # nothing may listen, whatever happens
+    assert main(["ui", *argv, "--work-dir", str(tmp_path / "work")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lucidsonicdreams: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert all(word in err for word in words), err
+    assert "secret" not in err  # a password is never repeated
+    assert not (tmp_path / "work").exists()  # refused before anything was set up
+
+
+@pytest.mark.parametrize("argv, auth", [
+    (["--host", "127.0.0.2"], None),
+    (["--host", "::1"], None),
+    (["--host", "localhost", "--auth", "bob:s3cret:x"], ("bob", "s3cret:x")),
+    (["--host", "0.0.0.0", "--auth", "bob:s3cret"], ("bob", "s3cret")),
+    (["--host", "0.0.0.0", "--no-auth"], None),
+])
+def test_ui_passes_the_host_and_credentials_to_gradio(tmp_path, monkeypatch, argv, auth):
+    """What reaches Gradio's launch, which is stopped there: a test never listens beyond this machine."""
+    launched = []
+
+    class Launched(Exception):
+        pass
+
+    def record(self, **kwargs):
+        launched.append(kwargs)
+        raise Launched
+
+    monkeypatch.setattr(gradio.Blocks, "launch", record)
+    monkeypatch.setenv("GRADIO_TEMP_DIR", os.environ.get("GRADIO_TEMP_DIR", ""))  # serve sets it; put it back
+    with pytest.raises(Launched):
+        main(["ui", *argv, "--work-dir", str(tmp_path / "work")])
+    [kwargs] = launched
+    assert kwargs["server_name"] == argv[1] and kwargs["auth"] == auth
+
+
+def test_a_server_with_auth_asks_for_the_password(tmp_path, monkeypatch):
+    import httpx
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", os.environ.get("GRADIO_TEMP_DIR", ""))  # serve sets it; put it back
+    port = free_port()
+    page = serve("127.0.0.1", port, tmp_path / "work", auth="bob:s3cret:pw", block=False)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        assert httpx.get(url + "config").status_code == 401
+        song = write(tmp_path / "song.wav", chord_track(C_MAJOR, 1.0))
+        with open(song, "rb") as f:
+            upload = httpx.post(url + "gradio_api/upload", files={"files": ("song.wav", f, "audio/wav")})
+        assert upload.status_code == 401 and not list((tmp_path / "work").rglob("song.wav"))
+        assert httpx.post(url + "gradio_api/call/cancel", json={"data": []}).status_code == 401
+        with pytest.raises(Exception, match="credentials were not provided|login"):
+            gradio_client.Client(url, verbose=False)
+        with pytest.raises(Exception, match="Could not login"):
+            gradio_client.Client(url, auth=("bob", "s3cret"), verbose=False)
+        client = gradio_client.Client(url, auth=("bob", "s3cret:pw"), verbose=False)
+        assert client.predict(api_name="/cancel") == "No render is running."
+    finally:
+        page.close()

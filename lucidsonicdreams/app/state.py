@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import queue
 import re
 import shutil
+import signal
 import threading
 import time
 import uuid
@@ -20,10 +22,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..audio.analysis import AnalysisCache
 from ..audio.decode import readable_duration
 from ..dream import LucidSonicDream
 from ..errors import USER_ERRORS
 from ..render import arguments
+from ..render.video import set_parent_death_signal
 from ..style.resolve import resolve_style
 from ..utils import checks as validation
 from ..utils.files import write_atomically
@@ -34,8 +38,15 @@ PREVIEW_SIDE = 256  # short side of a preview, in pixels
 SHAPES = {"square": (1, 1), "16:9": (16, 9), "9:16": (9, 16)}
 STEMS = {"pulse_audio": "Pulse stem", "motion_audio": "Motion stem", "class_audio": "Class stem",
          "contrast_audio": "Contrast stem", "flash_audio": "Flash stem", "output_audio": "Output audio"}
-# Songs (with their stems and style) whose analysis is kept, so a second preview skips decoding and separation.
+# Songs (with their stems) whose analysis is kept, so a second preview skips decoding and separation whatever
+# else changed; and LucidSonicDream objects (a song with a style, which may hold a loaded model) kept.
+CACHED_SONGS = 4
 CACHED_DREAMS = 4
+# Seconds a cancelled render process gets to stop its encoder and remove its files before it is killed. It stops
+# between two batches of frames, so only a very slow batch (a large diffusion model on a CPU) takes that long.
+CANCEL_GRACE = 10.0
+
+
 def frame_size(shape: str, side: int) -> tuple[int, int]:
     """(width, height) for a shape preset and the short side, both even (H.264 wants even sizes)."""
     if shape not in SHAPES:
@@ -59,18 +70,24 @@ class Settings:
 
 
 class Workspace:
-    """The one folder the app reads and writes: ``uploads/`` (by content hash) and ``jobs/<random id>/``."""
+    """The one folder the app reads and writes: ``uploads/`` (by content hash), ``jobs/<random id>/``, and
+    ``gradio/``, where ``lucidsonicdreams ui`` has Gradio keep what it receives."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root).expanduser().resolve()
         self.uploads = self.root / "uploads"
         self.jobs = self.root / "jobs"
+        self.gradio = self.root / "gradio"
         for folder in (self.uploads, self.jobs):
             folder.mkdir(parents=True, exist_ok=True)
 
     def keep_upload(self, path: str | Path | None) -> Path | None:
-        """A copy of an upload in a folder named by its content (keeping its name for titles and messages), so
-        the same file uploaded twice is the same path and its analysis is found again."""
+        """The upload, kept in a folder named by its content (with its name, for titles and messages), so the
+        same file uploaded twice is the same path and its analysis is found again.
+
+        A file in Gradio's folder becomes a second name of the same bytes (a hard link), so they are stored once
+        and Gradio's path keeps working: the page sends it again with every click. Any other file (a path given
+        to the API directly) is the user's: it is copied, never moved or linked, since it may change later."""
         if path is None:
             return None
         source = Path(path)
@@ -80,10 +97,25 @@ class Workspace:
                 digest.update(block)
         name = re.sub(r"[^\w.-]+", "_", source.name)[-80:] or "upload"
         target = self.uploads / digest.hexdigest()[:32] / name
-        if not target.exists():
-            target.parent.mkdir(exist_ok=True)
+        gradios = self._in_gradio_folder(source)
+        if target.exists():
+            # The same bytes again: Gradio writes each upload afresh over its path, so that copy becomes ours.
+            if gradios is not None and not os.path.samefile(gradios, target):
+                _link(target, gradios)
+            return target
+        target.parent.mkdir(exist_ok=True)
+        if gradios is None or not _link(gradios, target):
             write_atomically(target, lambda tmp: shutil.copyfile(source, tmp))
         return target
+
+    def _in_gradio_folder(self, path: Path) -> Path | None:
+        """The file ``path`` names (links followed) if it is in Gradio's folder, else None."""
+        real = path.resolve()
+        try:
+            real.relative_to(self.gradio.resolve())
+        except ValueError:
+            return None
+        return real if real.is_file() else None
 
     def new_job(self) -> Path:
         folder = self.jobs / uuid.uuid4().hex
@@ -91,27 +123,54 @@ class Workspace:
         return folder
 
 
-class DreamCache:
-    """The latest few ``LucidSonicDream`` objects by (song, stems, style), each with a lock: one render at a time
-    per object, and its analysis is kept between previews."""
+def _link(existing: Path, name: Path) -> bool:
+    """Make ``name`` another name of the file ``existing`` (replacing whatever ``name`` was, in one step); False
+    where the file system cannot (another device, no hard links), and nothing changed."""
+    tmp = name.with_name(f".{name.name}.{uuid.uuid4().hex[:8]}.link")
+    try:
+        os.link(existing, tmp)
+        os.replace(tmp, name)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return False
+    return True
 
-    def __init__(self, size: int = CACHED_DREAMS) -> None:
-        self._dreams: OrderedDict[tuple, tuple[LucidSonicDream, threading.Lock]] = OrderedDict()
+
+class DreamCache:
+    """One analysis per song (with its stems), shared by every ``LucidSonicDream`` of that song whatever its style
+    and prompts, and the latest few of those objects, each song with a lock: one render at a time per song, so
+    its analysis is worked out once and then found by every style."""
+
+    def __init__(self, size: int = CACHED_DREAMS, songs: int = CACHED_SONGS) -> None:
+        self._songs: OrderedDict[tuple, tuple[AnalysisCache, threading.Lock]] = OrderedDict()
+        self._dreams: OrderedDict[tuple, LucidSonicDream] = OrderedDict()
         self._lock = threading.Lock()
         self.size = size
+        self.songs = songs
 
-    def get(self, song: Path, stems: dict[str, Path | None], style: str, prompts: list[str] | None):
-        key = (song, tuple(sorted(stems.items())), style, tuple(prompts or ()))
+    def get(self, song: Path, stems: dict[str, Path | None], style: str,
+            prompts: list[str] | None) -> tuple[LucidSonicDream, threading.Lock]:
+        audio = (song, tuple(sorted(stems.items())))
+        key = (audio, style, tuple(prompts or ()))
         with self._lock:
+            if audio not in self._songs:
+                self._songs[audio] = (AnalysisCache(), threading.Lock())
+            self._songs.move_to_end(audio)
+            while len(self._songs) > self.songs:
+                forgotten, _ = self._songs.popitem(last=False)
+                for old in [k for k in self._dreams if k[0] == forgotten]:  # they hold its analysis too
+                    del self._dreams[old]
+            analysis, lock = self._songs[audio]
             if key in self._dreams:
                 self._dreams.move_to_end(key)
-                return self._dreams[key]
-        dream = LucidSonicDream(song, style=style, prompts=prompts, **stems)
+                return self._dreams[key], lock
+        # Outside the lock: a style may take long to load (a model file), and other songs need not wait.
+        dream = LucidSonicDream(song, style=style, prompts=prompts, analysis=analysis, **stems)
         with self._lock:
-            self._dreams[key] = (dream, threading.Lock())
+            self._dreams[key] = dream
             while len(self._dreams) > self.size:
                 self._dreams.popitem(last=False)
-            return self._dreams[key]
+        return dream, lock
 
 
 class App:
@@ -121,7 +180,7 @@ class App:
         self.workspace = Workspace(work_dir or cache_dir() / "ui")
         self.dreams = DreamCache()
         self.jobs: dict[str, multiprocessing.Process] = {}
-        self.cancelled: set[str] = set()
+        self.cancelled: dict[multiprocessing.Process, float] = {}  # render process -> when Cancel stopped it
 
     def warm_up(self) -> None:
         """One tiny render and signal plot of a synthesized clip: the first user's preview then finds the analysis
@@ -190,9 +249,8 @@ class App:
         context = multiprocessing.get_context("spawn")
         messages = context.Queue()
         process = context.Process(target=_render_job, daemon=True,
-                                  args=(song, stems, style, prompts, target, kwargs, messages))
+                                  args=(song, stems, style, prompts, target, kwargs, messages, os.getpid()))
         self.jobs[session] = process
-        self.cancelled.discard(session)
         started = time.perf_counter()
         process.start()
         result = None
@@ -201,15 +259,17 @@ class App:
                 try:
                     message = messages.get(timeout=0.2)
                 except queue.Empty:
-                    if not process.is_alive():
-                        try:  # its last message may still be on the way
-                            message = messages.get(timeout=1)
-                        except queue.Empty:
-                            stopped = "the render was cancelled" if session in self.cancelled else \
-                                f"the render stopped (exit code {process.exitcode})"
-                            result = ("error", stopped)
-                            continue
-                    else:
+                    if process.is_alive():
+                        cancelled = self.cancelled.get(process)
+                        if cancelled is not None and time.monotonic() - cancelled > CANCEL_GRACE:
+                            process.kill()  # stuck in one long step: its encoder dies with it (render/video.py)
+                        continue
+                    try:  # its last message may still be on the way
+                        message = messages.get(timeout=1)
+                    except queue.Empty:
+                        stopped = "the render was cancelled" if process in self.cancelled else \
+                            f"the render stopped (exit code {process.exitcode})"
+                        result = ("error", stopped)
                         continue
                 if message[0] == "progress":
                     if on_progress is not None:
@@ -217,21 +277,32 @@ class App:
                 else:
                     result = message
         finally:
+            if process.is_alive() and result is None and process not in self.cancelled:
+                process.terminate()  # this loop failed (an on_progress error, Ctrl-C): stop it as Cancel does
+            # Wait for it to finish or to stop its encoder and remove its files; a second SIGTERM would only
+            # interrupt that.
+            process.join(CANCEL_GRACE)
             if process.is_alive():
-                process.terminate()
-            process.join()
-            self.jobs.pop(session, None)
+                process.kill()
+                process.join()
+            if self.jobs.get(session) is process:  # a newer render of this session may have replaced it
+                del self.jobs[session]
+            self.cancelled.pop(process, None)
+            if result is None or result[0] == "error":
+                shutil.rmtree(job, ignore_errors=True)  # nothing half-written stays behind
         if result[0] == "error":
-            shutil.rmtree(job, ignore_errors=True)  # nothing half-written stays behind
             raise RenderError(result[1])
         return result[1], f"Rendered in {time.perf_counter() - started:.0f} s (seed {result[2]})."
 
     def cancel(self, session: str) -> str:
+        """Stop the session's render: its process gets SIGTERM once, stops its encoder and removes its partial
+        file (see ``_render_job``), and ``render`` then removes the job's folder."""
         process = self.jobs.get(session)
         if process is None or not process.is_alive():
             return "No render is running."
-        self.cancelled.add(session)
-        process.terminate()
+        if process not in self.cancelled:
+            self.cancelled[process] = time.monotonic()
+            process.terminate()
         return "Render cancelled."
 
 
@@ -239,15 +310,35 @@ class RenderError(RuntimeError):
     """A render in the background failed or was cancelled; the message says which and why."""
 
 
-def _render_job(song, stems, style, prompts, target, kwargs, messages) -> None:
-    """In the child process: render, reporting progress and the result through ``messages``."""
+class RenderCancelled(BaseException):
+    """Raised in a render process by SIGTERM (Cancel); a BaseException, so that no ``except Exception`` on the way
+    takes it for a failure, while every ``finally`` and ``__exit__`` (the encoder's among them) still runs."""
+
+
+def _cancel_on_sigterm(signum, frame) -> None:
+    # Once: a second signal would interrupt the clean-up that the first one started.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise RenderCancelled
+
+
+def _render_job(song, stems, style, prompts, target, kwargs, messages, parent: int) -> None:
+    """In the child process: render, reporting progress and the result through ``messages``.
+
+    SIGTERM (Cancel) unwinds the render like an exception, so the video writer stops ffmpeg and deletes its
+    partial file before the process ends; with the default action the process would die at once and leave ffmpeg
+    encoding into the job folder. If the server itself dies, this process gets SIGTERM too."""
+    signal.signal(signal.SIGTERM, _cancel_on_sigterm)
+
     def report(done: int, total: int | None, what: str) -> None:
         messages.put(("progress", done, total, what))
 
     try:
+        set_parent_death_signal(signal.SIGTERM, parent)  # raised at once if the server has already gone
         dream = LucidSonicDream(song, style=style, prompts=prompts, **stems)
         result = dream.hallucinate(target, progress=report, **kwargs)
         messages.put(("done", str(result.file), result.seed))
+    except RenderCancelled:
+        pass  # the server knows; it removes the job folder once this process has ended
     except USER_ERRORS as exc:
         messages.put(("error", str(exc)))
     except Exception as exc:  # anything else (e.g. CUDA out of memory) is still the user's to read

@@ -2,14 +2,21 @@
 
 The video is written to a hidden temporary file beside the target and renamed over it only when ffmpeg has
 finished without error, so a failed or interrupted render never leaves a half-written file at the target and
-never destroys an existing one.
+never destroys an existing one. ffmpeg never outlives its writer: leaving the writer stops it, and on Linux the
+kernel stops it when the process that started it dies, however it dies.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import queue
+import signal
 import subprocess
+import sys
 import tempfile
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +25,84 @@ import numpy as np
 from ..audio.decode import ffmpeg_exe
 from ..errors import EncoderError
 from ..utils.files import UMASK
+
+
+def _load_prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()  # looked up now: between fork and exec (where it is called) nothing should be loaded
+_PR_SET_PDEATHSIG = 1
+
+
+def set_parent_death_signal(sig: int, parent: int) -> bool:
+    """Linux: have the kernel send ``sig`` to this process when the thread of ``parent`` that started it ends.
+    If ``parent`` has already gone, the signal is raised now. Returns False where this is not available."""
+    if _PRCTL is None or _PRCTL(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+        return False
+    if os.getppid() != parent:  # the parent died before the request took effect: nobody would send the signal
+        os.kill(os.getpid(), sig)
+    return True
+
+
+class _Launcher:
+    """One daemon thread that starts encoders for the whole process (see :func:`_start_encoder`)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.requests: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="lucidsonicdreams-encoder-launcher", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            started, command, popen = self.requests.get()
+            try:
+                started.set_result(subprocess.Popen(command, **popen))
+            except BaseException as exc:
+                started.set_exception(exc)
+
+
+_launcher: _Launcher | None = None
+_launcher_lock = threading.Lock()
+
+
+def _start_encoder(command: list[str], **popen) -> subprocess.Popen:
+    """``subprocess.Popen(command, **popen)``; on Linux the kernel kills the child when this process dies.
+
+    The kernel sends that signal when the *thread* that started the child ends, not the process, and frames are
+    often written from a short-lived worker thread (the frame loop's), so children are started from one daemon
+    thread, which lives as long as the process."""
+    global _launcher
+    if _PRCTL is None:
+        return subprocess.Popen(command, **popen)
+    pid = os.getpid()
+    with _launcher_lock:
+        if _launcher is None or _launcher.pid != pid:  # a forked process has the object but not its thread
+            _launcher = _Launcher()
+        requests = _launcher.requests
+    started: Future = Future()
+    requests.put((started, command, {**popen, "preexec_fn": lambda: set_parent_death_signal(signal.SIGKILL, pid)}))
+    try:
+        return started.result()
+    except BaseException:
+        # Interrupted while waiting (Ctrl-C, a cancel): the child may still start, and nobody would stop it.
+        started.add_done_callback(lambda f: f.exception() is None and _kill(f.result()))
+        raise
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    proc.kill()  # first: a thread blocked writing a frame to it then fails at once instead of holding the pipe
+    if proc.stdin is not None:
+        try:
+            proc.stdin.close()
+        except OSError:  # the frames still buffered cannot go anywhere
+            pass
+    proc.wait()
 
 
 @dataclass(frozen=True)
@@ -90,9 +175,14 @@ class VideoWriter:
         os.close(fd)
         self._tmp = Path(tmp)
         self._log = tempfile.TemporaryFile()
-        # Its own session: Ctrl-C reaches only Python, which then stops ffmpeg and discards the partial file.
-        self._proc = subprocess.Popen(self._command(self._tmp), stdin=subprocess.PIPE, stderr=self._log,
-                                      start_new_session=True)
+        try:
+            # Its own session: Ctrl-C reaches only Python, which then stops ffmpeg and discards the partial file.
+            self._proc = _start_encoder(self._command(self._tmp), stdin=subprocess.PIPE, stderr=self._log,
+                                        start_new_session=True)
+        except BaseException:
+            self._log.close()
+            self._tmp.unlink()
+            raise
         return self
 
     def write(self, frame: np.ndarray) -> None:
@@ -112,10 +202,11 @@ class VideoWriter:
         try:
             if exc_type is None:
                 self._finish()
-            else:
-                self._proc.kill()
-                self._proc.wait()
         finally:
+            # An error, or an exception while ffmpeg was finishing (a cancel, Ctrl-C): stop it, or it would go on
+            # writing a file that nobody wants.
+            if self._proc.poll() is None:
+                _kill(self._proc)
             self._log.close()
             if self._tmp.exists():
                 self._tmp.unlink()

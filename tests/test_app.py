@@ -1,0 +1,195 @@
+"""The web app's state and handlers without a server: cancelling a render, sharing a song's analysis between
+styles, and keeping each upload once. (The page, the server and the browser are in test_ui.py.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import C_MAJOR, chord_track, probe, write
+
+from lucidsonicdreams.app.state import App, DreamCache, RenderError, Settings
+from lucidsonicdreams.audio import analysis
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(),
+                                reason="finds the encoder's process through /proc (Linux)")
+
+
+def processes_mentioning(text: str | Path) -> list[int]:
+    """Live processes (not zombies) whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:  # it ended while we looked
+            continue
+        if str(text) in command and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def lingering_encoder(tmp_path, monkeypatch) -> Path:
+    """A stand-in for ffmpeg (through imageio-ffmpeg's IMAGEIO_FFMPEG_EXE, which render processes inherit) that has
+    work left when its input ends, as the real one has with a long song's audio still to encode: it reads every
+    frame, then keeps going for a minute. Whatever of it is still alive at the end is killed."""
+    script = tmp_path / "lingering-ffmpeg"
+    script.write_text(f"#!{sys.executable}\nimport sys, time\nsys.stdin.buffer.read()\ntime.sleep(60)\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(script))
+    yield script
+    kill_all(processes_mentioning(tmp_path))
+
+
+def test_cancel_stops_the_encoder_and_removes_the_job_folder(tmp_path, song, lingering_encoder):
+    app = App(tmp_path / "work")
+    drawing = threading.Event()
+    outcome: dict[str, str] = {}
+
+    def on_progress(done, total, what):
+        if what == "Rendering":  # the encoder starts with the first frame, before this first report
+            drawing.set()
+
+    def render():
+        try:
+            app.render(str(song), {}, Settings(size=64), "alice", on_progress)
+            outcome["result"] = "finished"
+        except RenderError as exc:
+            outcome["result"] = str(exc)
+
+    thread = threading.Thread(target=render)
+    thread.start()
+    try:
+        assert drawing.wait(120), "the render never drew a frame"
+        [job] = list(app.workspace.jobs.iterdir())
+        assert processes_mentioning(job), "no encoder was running: this test would prove nothing"
+        assert app.cancel("alice") == "Render cancelled."
+        thread.join(60)
+        assert not thread.is_alive() and outcome == {"result": "the render was cancelled"}
+        assert processes_mentioning(job) == []  # the encoder did not outlive the render
+        assert not job.exists()
+    finally:
+        if thread.is_alive():
+            app.cancel("alice")
+            thread.join(30)
+
+
+def test_an_encoder_dies_with_its_process_even_when_the_thread_that_started_it_has_ended(tmp_path, lingering_encoder):
+    """The backstop for a render process that is killed outright (SIGKILL after the grace period, the OOM killer):
+    the kernel stops its ffmpeg. The writer is opened on a thread that ends at once, as write_video's frame worker
+    does, and its encoder must outlive that thread (Linux sends the parent-death signal when the *thread* that
+    started a child ends)."""
+    video = tmp_path / "out" / "video.mp4"
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import sys, threading, time
+        import numpy as np
+        from lucidsonicdreams.render.video import VideoWriter
+        writer = VideoWriter(sys.argv[1], (16, 16), 10)
+        opener = threading.Thread(target=writer.__enter__)
+        opener.start()
+        opener.join()
+        writer.write(np.zeros((16, 16, 3), np.uint8))
+        print("ready", flush=True)
+        time.sleep(60)
+        """), str(video)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.3)
+        encoders = [pid for pid in processes_mentioning(video.parent) if pid != child.pid]
+        assert encoders, "the encoder stopped when the thread that started it ended"
+        child.kill()
+        child.wait()
+        deadline = time.monotonic() + 5
+        while processes_mentioning(video.parent) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert processes_mentioning(video.parent) == []
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()
+
+
+def test_another_style_of_the_same_song_reuses_its_analysis(tmp_path, song, monkeypatch):
+    from test_models import tf_file
+
+    app = App(tmp_path / "work")
+    model = tf_file(tmp_path / "tiny-stylegan2.pkl")
+    app.preview(str(song), {}, Settings(), seconds=1)
+    decoded = []
+    real = analysis.load_mono
+    monkeypatch.setattr(analysis, "load_mono", lambda *a, **k: decoded.append(a) or real(*a, **k))
+    video, _, status = app.preview(str(song), {}, Settings(style=str(model), model_upload=True), seconds=1)
+    assert decoded == [] and "Preview ready" in status
+    assert len(probe(Path(video))["frames"]) == 43  # the default 43 fps, one second
+
+
+def test_the_songs_whose_analysis_is_kept_are_bounded(tmp_path):
+    from test_models import tf_file
+
+    model = str(tf_file(tmp_path / "tiny-stylegan2.pkl"))
+    songs = [write(tmp_path / f"song{i}.wav", chord_track(C_MAJOR, 0.5) * (i + 1) / 4) for i in range(3)]
+    cache = DreamCache(size=8, songs=2)
+    cppn, lock = cache.get(songs[0], {}, "cppn", None)
+    stylegan, same_lock = cache.get(songs[0], {}, model, None)
+    assert stylegan._analysis is cppn._analysis and same_lock is lock  # one analysis, one render at a time
+    assert cache.get(songs[0], {}, "cppn", None)[0] is cppn
+    with_stem, _ = cache.get(songs[0], {"pulse_audio": songs[1]}, "cppn", None)
+    assert with_stem._analysis is not cppn._analysis  # other audio, other signals
+    cache.get(songs[2], {}, "cppn", None)  # a third song: the oldest (songs[0] alone) is forgotten, its objects too
+    again, _ = cache.get(songs[0], {}, "cppn", None)
+    assert again is not cppn and again._analysis is not cppn._analysis
+
+
+def content_copies(root: Path, data: bytes) -> set[tuple[int, int]]:
+    """The distinct files (device, inode) under ``root`` holding exactly ``data``."""
+    return {(p.stat().st_dev, p.stat().st_ino) for p in root.rglob("*")
+            if p.is_file() and p.stat().st_size == len(data) and p.read_bytes() == data}
+
+
+def test_an_upload_in_gradios_folder_is_kept_without_a_second_copy(tmp_path):
+    app = App(tmp_path / "work")
+    data = np.random.default_rng(0).bytes(50_000)
+    uploaded = app.workspace.root / "gradio" / "0a1b2c" / "my song.wav"  # where `ui` has Gradio put an upload
+    uploaded.parent.mkdir(parents=True)
+    uploaded.write_bytes(data)
+    kept = app.workspace.keep_upload(uploaded)
+    assert kept.parent.parent == app.workspace.uploads and kept.name == "my_song.wav"
+    assert uploaded.read_bytes() == data  # Gradio's path still works: the page sends it again on every click
+    assert len(content_copies(app.workspace.root, data)) == 1
+    # The same bytes uploaded again (Gradio writes a fresh file over its path): the same kept path, still one copy.
+    uploaded.unlink()
+    uploaded.write_bytes(data)
+    assert app.workspace.keep_upload(uploaded) == kept
+    assert len(content_copies(app.workspace.root, data)) == 1 and uploaded.read_bytes() == data
+
+
+def test_a_users_own_file_is_copied_never_moved_or_linked(tmp_path):
+    app = App(tmp_path / "work")
+    data = np.random.default_rng(1).bytes(50_000)
+    own = tmp_path / "music" / "song.wav"
+    own.parent.mkdir()
+    own.write_bytes(data)
+    kept = app.workspace.keep_upload(own)
+    assert own.read_bytes() == data and own.stat().st_nlink == 1  # untouched, and not sharing its bytes with us
+    assert kept.read_bytes() == data and not os.path.samefile(kept, own)
+    own.write_bytes(b"changed later")  # the kept copy is what was given, whatever happens to the original
+    assert kept.read_bytes() == data
