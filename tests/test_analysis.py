@@ -75,6 +75,25 @@ def test_separation_runs_once_per_file(song, monkeypatch):
     assert len(calls) == 1
 
 
+@pytest.mark.parametrize("budget, separations", [(None, 1), (0, 2)])
+def test_another_band_count_reuses_the_separation_while_it_fits(song, monkeypatch, budget, separations):
+    """A style with another noise length needs envelopes at another mel-band count: the separated parts are kept
+    (up to SEPARATION_CACHE_BYTES) and give exactly what a fresh analysis gives."""
+    import lucidsonicdreams.audio.analysis as analysis
+
+    if budget is not None:
+        monkeypatch.setattr(analysis, "SEPARATION_CACHE_BYTES", budget)
+    calls = []
+    real = analysis.separate
+    monkeypatch.setattr(analysis, "separate", lambda y: calls.append(1) or real(y))
+    track = AnalysisCache().track(song, 0.0, SONG_SECONDS)
+    track.amplitude("percussive", 30, 105, n_mels=128)
+    reused = track.amplitude("harmonic", 30, 105, n_mels=16)
+    assert len(calls) == separations
+    fresh = AnalysisCache().track(song, 0.0, SONG_SECONDS).amplitude("harmonic", 30, 105, n_mels=16)
+    np.testing.assert_array_equal(reused, fresh)
+
+
 def test_cache_returns_the_same_track_for_the_same_excerpt(song):
     cache = AnalysisCache()
     assert cache.track(song, 0, 2.0) is cache.track(str(song), 0.0, 2.0)

@@ -129,17 +129,25 @@ def test_an_encoder_dies_with_its_process_even_when_the_thread_that_started_it_h
 
 
 def test_another_style_of_the_same_song_reuses_its_analysis(tmp_path, song, monkeypatch):
+    """A StyleGAN with 16-long noise after the 128-long cppn: nothing is decoded, separated, beat-tracked,
+    segmented or chroma-analysed again; only the loudest-band envelopes at the new band count are worked out."""
     from test_models import tf_file
+
+    from lucidsonicdreams.audio import signals
 
     app = App(tmp_path / "work")
     model = tf_file(tmp_path / "tiny-stylegan2.pkl")
-    app.preview(str(song), {}, Settings(), seconds=1)
-    decoded = []
-    real = analysis.load_mono
-    monkeypatch.setattr(analysis, "load_mono", lambda *a, **k: decoded.append(a) or real(*a, **k))
-    video, _, status = app.preview(str(song), {}, Settings(style=str(model), model_upload=True), seconds=1)
-    assert decoded == [] and "Preview ready" in status
-    assert len(probe(Path(video))["frames"]) == 43  # the default 43 fps, one second
+    render = {"beat_react": 0.5, "sections": True, "fps": 24}
+    app.preview(str(song), {}, Settings(render=render), seconds=1)
+    calls = []
+    for module, name in ((analysis, "load_mono"), (analysis, "separate"), (analysis, "chromagram"),
+                         (signals, "track_beats"), (signals, "section_boundaries")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    video, _, status = app.preview(str(song), {}, Settings(style=str(model), model_upload=True, render=render),
+                                   seconds=1)
+    assert calls == [] and "Preview ready" in status
+    assert len(probe(Path(video))["frames"]) == 24
 
 
 def test_the_songs_whose_analysis_is_kept_are_bounded(tmp_path):

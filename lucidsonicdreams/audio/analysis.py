@@ -36,6 +36,10 @@ from .feature import (
     silence_gate,
 )
 
+# The separated parts of a song are kept up to this size (about 20 minutes of audio), so that a style with another
+# noise length does not separate the song again.
+SEPARATION_CACHE_BYTES = 256 * 2**20
+
 Part = Literal["full", "harmonic", "percussive"]
 PARTS: tuple[Part, ...] = ("full", "harmonic", "percussive")
 
@@ -47,22 +51,23 @@ def choose_part(percussive: bool, harmonic: bool) -> Part:
     return "percussive" if percussive else "harmonic"
 
 
-def blockwise(y: np.ndarray, feature: Callable[[np.ndarray], np.ndarray | dict]) -> np.ndarray | dict:
+def blockwise(y: np.ndarray, feature: Callable[..., np.ndarray | dict], *, indexed: bool = False) -> np.ndarray | dict:
     """Apply a framewise ``feature`` to a long signal in overlapping blocks, so memory stays flat.
 
-    ``feature(segment)`` must return an array [shape=(..., 1 + len(segment) // HOP)] whose frame ``j`` is
-    centred on sample ``j * HOP`` of the segment, or a dict of such arrays. Each block gets ``MARGIN_FRAMES``
-    of context on both sides, more than any filter used here reaches, so the joined result equals the
-    feature of the whole signal.
+    ``feature(segment)`` (``feature(segment, block_index)`` when ``indexed``) must return an array
+    [shape=(..., 1 + len(segment) // HOP)] whose frame ``j`` is centred on sample ``j * HOP`` of the segment, or
+    a dict of such arrays. Each block gets ``MARGIN_FRAMES`` of context on both sides, more than any filter used
+    here reaches, so the joined result equals the feature of the whole signal.
 
     Returns np.ndarray [shape=(..., 1 + len(y) // HOP)], or a dict of them
     """
     n_grid = 1 + len(y) // HOP
     parts: list = []
-    for first in range(0, n_grid, BLOCK_FRAMES):
+    for index, first in enumerate(range(0, n_grid, BLOCK_FRAMES)):
         lo = max(0, first - MARGIN_FRAMES)
         hi = min(n_grid, first + BLOCK_FRAMES + MARGIN_FRAMES)
-        values = feature(y[lo * HOP : hi * HOP])
+        segment = y[lo * HOP : hi * HOP]
+        values = feature(segment, index) if indexed else feature(segment)
         keep = slice(first - lo, first - lo + min(BLOCK_FRAMES, n_grid - first))
         parts.append({k: v[..., keep] for k, v in values.items()} if isinstance(values, dict) else values[..., keep])
     if isinstance(parts[0], dict):
@@ -80,10 +85,12 @@ def whole_features(y: np.ndarray, n_mels: int) -> dict[str, np.ndarray]:
             "timbre": librosa.feature.mfcc(S=mel_db, n_mfcc=13)}
 
 
-def separated_features(y: np.ndarray, n_mels: int) -> dict[str, np.ndarray]:
+def separated_features(y: np.ndarray, n_mels: int,
+                       separation: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+                       ) -> dict[str, np.ndarray]:
     """Amplitude envelopes of the harmonic and percussive parts (each gated by its own loudness) and the
-    percussive part's onsets."""
-    harmonic, percussive = separate(y)
+    percussive part's onsets. ``separation(y)`` gives the parts (default: :func:`separate`)."""
+    harmonic, percussive = (separation or separate)(y)
     h_power, p_power = power_spectrogram(harmonic), power_spectrogram(percussive)
     return {"harmonic": amplitude_envelope(h_power, n_mels) * silence_gate(h_power),
             "percussive": amplitude_envelope(p_power, n_mels) * silence_gate(p_power),
@@ -103,6 +110,7 @@ class TrackAnalysis:
     duration: float
     _grid: dict = field(default_factory=dict, repr=False)
     _signals: dict = field(default_factory=dict, repr=False)
+    _parts: dict = field(default_factory=dict, repr=False)  # block -> (harmonic, percussive) samples
     _chroma_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property
@@ -121,12 +129,25 @@ class TrackAnalysis:
         per_mels = name in PARTS
         key = (name, n_mels) if per_mels else name
         if key not in self._grid:
-            separated = name in ("harmonic", "percussive", "percussive_onset")
-            features = blockwise(self.samples, lambda y: (separated_features if separated else whole_features)(
-                y, n_mels))
+            if name in ("harmonic", "percussive", "percussive_onset"):
+                features = blockwise(self.samples, lambda y, block: separated_features(
+                    y, n_mels, lambda segment: self._separation(block, segment)), indexed=True)
+            else:
+                features = blockwise(self.samples, lambda y: whole_features(y, n_mels))
             for k, v in features.items():
                 self._grid[(k, n_mels) if k in PARTS else k] = v
         return self._grid[key]
+
+    def _separation(self, block: int, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The harmonic and percussive parts of one analysis block, separated once: another mel-band count (a
+        style with another noise length) needs only their spectra again. Kept while they fit in
+        ``SEPARATION_CACHE_BYTES``; a longer song separates again instead."""
+        if block in self._parts:
+            return self._parts[block]
+        parts = separate(segment)
+        if sum(p.nbytes for pair in self._parts.values() for p in pair) + 2 * segment.nbytes <= SEPARATION_CACHE_BYTES:
+            self._parts[block] = parts
+        return parts
 
     def amplitude(self, part: Part, fps: float, n_frames: int, n_mels: int = 128) -> np.ndarray:
         """Per-frame amplitude in [0, 1], shape (n_frames,): 0.4's loudest mel band, min-max normalised."""

@@ -115,9 +115,10 @@ def route_signals(
     if structure:
         # Hits are the onsets of the pulse's audio as a whole: the attacks of every instrument, drums included.
         hits = hit_strength(peak_at_frames(track(routing.pulse[0]).grid("onset", n_mels), fps, n_frames))
-        # Beats and sections do not depend on the frame rate: found once per excerpt, for every later render.
-        beats = song_track.cached(("beats", n_mels), lambda: track_beats(song_track.grid("onset", n_mels)))
-        sections = song_track.cached(("sections", n_mels), lambda: section_boundaries(
+        # Beats and sections depend on neither the frame rate nor the mel-band count (onsets and timbre use their
+        # own bands): found once per excerpt, for every later render and style.
+        beats = song_track.cached(("beats",), lambda: track_beats(song_track.grid("onset", n_mels)))
+        sections = song_track.cached(("sections",), lambda: section_boundaries(
             song_track.chroma_grid(), song_track.grid("timbre", n_mels), beats))
     return Signals(
         fps=fps,
