@@ -40,7 +40,7 @@ class LucidSonicDream:
         Audio file (wav, mp3, ogg, flac, m4a, ...).
     pulse_audio, motion_audio, class_audio, contrast_audio, flash_audio : path, optional
         Stems that replace the song as the source of one component each.
-    style : str, path or callable
+    style : str, path, callable, Style or StyleSource
         ``'cppn'`` (built-in, the default); a catalog style name (any case; see ``show_styles()``), downloaded into
         the cache on first use; a StyleGAN ``.pkl`` file (an existing file wins over a name); a :class:`Style`
         object; or a function ``f(noise_batch, class_batch)`` returning images (then ``input_shape`` and
@@ -81,7 +81,7 @@ class LucidSonicDream:
         self.flash_audio = validation.audio_file("flash_audio", flash_audio, optional=True)
         self.source = resolve_style(style, input_shape, num_possible_classes, prompts)
         self.style = style
-        self.prompts = None if prompts is None else list(self.source.prompts)
+        self.prompts = None if self.source.prompts is None else list(self.source.prompts)
         self.input_shape = input_shape
         self.num_possible_classes = num_possible_classes
         self.device = resolve_device(device)

@@ -18,6 +18,7 @@ from conftest import C_MAJOR, chord_track, probe, write
 
 from lucidsonicdreams.app.state import App, DreamCache, RenderError, Settings
 from lucidsonicdreams.audio import analysis
+from lucidsonicdreams.style import resolve_style
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(),
                                 reason="finds the encoder's process through /proc (Linux)")
@@ -156,14 +157,14 @@ def test_the_songs_whose_analysis_is_kept_are_bounded(tmp_path):
     model = str(tf_file(tmp_path / "tiny-stylegan2.pkl"))
     songs = [write(tmp_path / f"song{i}.wav", chord_track(C_MAJOR, 0.5) * (i + 1) / 4) for i in range(3)]
     cache = DreamCache(size=8, songs=2)
-    cppn, lock = cache.get(songs[0], {}, "cppn", None)
-    stylegan, same_lock = cache.get(songs[0], {}, model, None)
+    cppn, lock = cache.get(songs[0], {}, resolve_style("cppn"))
+    stylegan, same_lock = cache.get(songs[0], {}, resolve_style(model))
     assert stylegan._analysis is cppn._analysis and same_lock is lock  # one analysis, one render at a time
-    assert cache.get(songs[0], {}, "cppn", None)[0] is cppn
-    with_stem, _ = cache.get(songs[0], {"pulse_audio": songs[1]}, "cppn", None)
+    assert cache.get(songs[0], {}, resolve_style("cppn"))[0] is cppn
+    with_stem, _ = cache.get(songs[0], {"pulse_audio": songs[1]}, resolve_style("cppn"))
     assert with_stem._analysis is not cppn._analysis  # other audio, other signals
-    cache.get(songs[2], {}, "cppn", None)  # a third song: the oldest (songs[0] alone) is forgotten, its objects too
-    again, _ = cache.get(songs[0], {}, "cppn", None)
+    cache.get(songs[2], {}, resolve_style("cppn"))  # a third song: the oldest is forgotten, its objects too
+    again, _ = cache.get(songs[0], {}, resolve_style("cppn"))
     assert again is not cppn and again._analysis is not cppn._analysis
 
 

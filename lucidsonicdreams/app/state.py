@@ -28,7 +28,7 @@ from ..dream import LucidSonicDream
 from ..errors import USER_ERRORS
 from ..render import arguments
 from ..render.video import set_parent_death_signal
-from ..style.resolve import resolve_style
+from ..style.resolve import StyleSource, resolve_style
 from ..utils import checks as validation
 from ..utils.files import write_atomically
 from ..utils.paths import cache_dir
@@ -148,10 +148,10 @@ class DreamCache:
         self.size = size
         self.songs = songs
 
-    def get(self, song: Path, stems: dict[str, Path | None], style: str,
-            prompts: list[str] | None) -> tuple[LucidSonicDream, threading.Lock]:
+    def get(self, song: Path, stems: dict[str, Path | None],
+            source: StyleSource) -> tuple[LucidSonicDream, threading.Lock]:
         audio = (song, tuple(sorted(stems.items())))
-        key = (audio, style, tuple(prompts or ()))
+        key = (audio, source)
         with self._lock:
             if audio not in self._songs:
                 self._songs[audio] = (AnalysisCache(), threading.Lock())
@@ -165,7 +165,7 @@ class DreamCache:
                 self._dreams.move_to_end(key)
                 return self._dreams[key], lock
         # Outside the lock: a style may take long to load (a model file), and other songs need not wait.
-        dream = LucidSonicDream(song, style=style, prompts=prompts, analysis=analysis, **stems)
+        dream = LucidSonicDream(song, style=source, analysis=analysis, **stems)
         with self._lock:
             self._dreams[key] = dream
             while len(self._dreams) > self.size:
@@ -199,8 +199,9 @@ class App:
             shutil.rmtree(job, ignore_errors=True)
 
     def _prepare(self, song, stems: dict, settings: Settings, target: Path, side: int) -> tuple:
-        """Uploads kept in the work folder and checked as audio, an uploaded model file kept too, and every render
-        setting checked, all before anything slow. Returns (song, stems, style, prompts, hallucinate kwargs)."""
+        """Uploads kept in the work folder and checked as audio, an uploaded model file kept too, the style
+        resolved and every render setting checked, all before anything slow. Returns (song, stems, StyleSource,
+        RenderSettings): what the render uses as it is, without checking again."""
         if song is None:
             raise ValueError("upload a song first")
         kept = self.workspace.keep_upload(song)
@@ -212,11 +213,10 @@ class App:
                 readable_duration(STEMS[name], kept_stems[name])
         style = str(self.workspace.keep_upload(settings.style)) if settings.model_upload else settings.style
         prompts = [line.strip() for line in settings.prompts.splitlines() if line.strip()] or None
-        resolve_style(style, None, None, prompts)  # loads nothing; a render would find out only in its own process
-        kwargs = {**settings.render, "output_audio": kept_stems.pop("output_audio", None),
-                  "resolution": frame_size(settings.shape, side)}
-        arguments.parse(target, **kwargs)
-        return kept, kept_stems, style, prompts, kwargs
+        source = resolve_style(style, None, None, prompts)  # loads nothing
+        job = arguments.parse(target, **{**settings.render, "output_audio": kept_stems.pop("output_audio", None),
+                                         "resolution": frame_size(settings.shape, side)})
+        return kept, kept_stems, source, job
 
     def preview(self, song, stems: dict, settings: Settings, seconds: float = PREVIEW_SECONDS) -> tuple[str, str, str]:
         """Render ``seconds`` from ``start`` at preview size, an excerpt of the whole render (its beats, sections
@@ -225,10 +225,10 @@ class App:
         target = job / "preview.mp4"
         started = time.perf_counter()
         try:
-            song, stems, style, prompts, kwargs = self._prepare(song, stems, settings, target, PREVIEW_SIDE)
-            dream, lock = self.dreams.get(song, stems, style, prompts)
+            song, stems, source, job_settings = self._prepare(song, stems, settings, target, PREVIEW_SIDE)
+            dream, lock = self.dreams.get(song, stems, source)
             with lock:
-                result = dream.preview(target, seconds=seconds, **kwargs)
+                result = dream.render(job_settings, window=(None, seconds))
                 plot = dream.plot_signals(job / "signals.png")
             video, seed = str(result.file), result.seed
         except BaseException:
@@ -242,14 +242,14 @@ class App:
         job = self.workspace.new_job()
         target = job / f"{Path(song or 'song').stem[:12]}-dream.mp4"
         try:
-            song, stems, style, prompts, kwargs = self._prepare(song, stems, settings, target, settings.size)
+            song, stems, source, job_settings = self._prepare(song, stems, settings, target, settings.size)
         except BaseException:
             shutil.rmtree(job, ignore_errors=True)
             raise
         context = multiprocessing.get_context("spawn")
         messages = context.Queue()
         process = context.Process(target=_render_job, daemon=True,
-                                  args=(song, stems, style, prompts, target, kwargs, messages, os.getpid()))
+                                  args=(song, stems, source, job_settings, messages, os.getpid()))
         self.jobs[session] = process
         started = time.perf_counter()
         process.start()
@@ -321,7 +321,7 @@ def _cancel_on_sigterm(signum, frame) -> None:
     raise RenderCancelled
 
 
-def _render_job(song, stems, style, prompts, target, kwargs, messages, parent: int) -> None:
+def _render_job(song, stems, source, settings, messages, parent: int) -> None:
     """In the child process: render, reporting progress and the result through ``messages``.
 
     SIGTERM (Cancel) unwinds the render like an exception, so the video writer stops ffmpeg and deletes its
@@ -334,8 +334,7 @@ def _render_job(song, stems, style, prompts, target, kwargs, messages, parent: i
 
     try:
         set_parent_death_signal(signal.SIGTERM, parent)  # raised at once if the server has already gone
-        dream = LucidSonicDream(song, style=style, prompts=prompts, **stems)
-        result = dream.hallucinate(target, progress=report, **kwargs)
+        result = LucidSonicDream(song, style=source, **stems).render(settings, progress=report)
         messages.put(("done", str(result.file), result.seed))
     except RenderCancelled:
         pass  # the server knows; it removes the job folder once this process has ended
