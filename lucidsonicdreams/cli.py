@@ -20,7 +20,7 @@ from .dream import LucidSonicDream
 from .errors import USER_ERRORS
 from .render import arguments
 from .render.arguments import ARGUMENTS
-from .spectrogram.images import CLIP_SECONDS, image_to_wav, song_to_image
+from .spectrogram import CLIP_SECONDS, image_to_wav, song_to_image
 from .spectrogram.riffuse import DEFAULT_MODEL as RIFFUSION_MODEL
 from .spectrogram.riffuse import GUIDANCE_SCALE as RIFFUSE_GUIDANCE
 from .spectrogram.riffuse import STEPS as RIFFUSE_STEPS
