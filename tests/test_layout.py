@@ -140,3 +140,16 @@ def test_the_readme_layout_lists_every_module():
     missing = [str(p.relative_to(PACKAGE)) for p in sorted(PACKAGE.rglob("*.py"))
                if p.name != "__init__.py" and f"`{p.relative_to(PACKAGE)}`" not in layout]
     assert missing == []
+
+
+def test_the_old_import_paths_still_work():
+    """0.4-era and earlier scripts import these."""
+    from lucidsonicdreams.dream import LucidSonicDream
+    from lucidsonicdreams.models.loader import load_network
+    from lucidsonicdreams.spectrogram import audio_to_image, image_to_audio
+    from lucidsonicdreams.style import RenderOptions, Style, show_styles
+
+    assert LucidSonicDream is lucidsonicdreams.LucidSonicDream and load_network is lucidsonicdreams.load_network
+    assert (audio_to_image, image_to_audio) == (lucidsonicdreams.audio_to_image, lucidsonicdreams.image_to_audio)
+    assert (Style, RenderOptions, show_styles) == (lucidsonicdreams.Style, lucidsonicdreams.RenderOptions,
+                                                  lucidsonicdreams.show_styles)

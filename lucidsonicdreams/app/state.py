@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..audio.analysis import AnalysisCache
 from ..audio.decode import readable_duration
+from ..audio.demo import write_demo_song
 from ..dream import LucidSonicDream
 from ..errors import USER_ERRORS
 from ..render import arguments
@@ -186,8 +187,6 @@ class App:
         """One tiny render and signal plot of a synthesized clip: the first user's preview then finds the analysis
         code compiled (librosa's numba functions take seconds the first time), the encoder started once and the
         plotting library loaded."""
-        from ..audio.demo import write_demo_song
-
         job = self.workspace.new_job()
         try:
             song = write_demo_song(job / "warm-up.wav", seconds=2)

@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 from ..errors import ModelFileError
 from ..utils.device import resolve_device
 from ..utils.paths import cache_dir
+from . import stylegan2, stylegan3
 from .convert import NetworkSpec, to_spec
 from .unpickle import read_pickle
 
@@ -28,13 +29,10 @@ FORMAT_VERSION = 1
 
 
 def _generator_class(arch: str) -> type[torch.nn.Module]:
-    if arch == "stylegan2":
-        from .stylegan2 import Generator
-    elif arch == "stylegan3":
-        from .stylegan3 import Generator
-    else:
+    generators = {"stylegan2": stylegan2.Generator, "stylegan3": stylegan3.Generator}
+    if arch not in generators:
         raise ModelFileError(f"unknown network architecture {arch!r}")
-    return Generator
+    return generators[arch]
 
 
 def file_sha256(path: Path) -> str:
