@@ -6,8 +6,9 @@ Starts the app in this process on a free port (as ``lucidsonicdreams ui`` does, 
 the warm-up, then times with ``gradio_client``: the first preview of an upload (decode, separation, beats,
 sections, render, encode, transfer) and a second preview of the same upload with other visual settings (the
 analysis is cached). With ``--model``, also a third one of the same upload with that model file as the style
-(the decoded song and its analysis are shared by every style; a style with another latent size still works out
-its own mel-band features once). Without ``--song``, a synthesized song of ``--seconds``.
+(the decoded song and its analysis, separated parts, beats and sections included, are shared by every style;
+a style with another latent size only works out its amplitude envelopes at its own mel-band count). Without
+``--song``, a synthesized song of ``--seconds``.
 """
 
 from __future__ import annotations

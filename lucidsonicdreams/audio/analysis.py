@@ -36,9 +36,9 @@ from .feature import (
     silence_gate,
 )
 
-# The separated parts of a song are kept up to this size (about 20 minutes of audio), so that a style with another
-# noise length does not separate the song again.
-SEPARATION_CACHE_BYTES = 256 * 2**20
+# The separated parts of a song are kept up to this size (about 10 minutes of audio; a 4-minute song takes 50 MB),
+# so that a style with another noise length does not separate the song again.
+SEPARATION_CACHE_BYTES = 128 * 2**20
 
 Part = Literal["full", "harmonic", "percussive"]
 PARTS: tuple[Part, ...] = ("full", "harmonic", "percussive")
