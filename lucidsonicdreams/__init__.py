@@ -19,8 +19,7 @@ from .render.plan import RenderPlan, RenderResult
 from .spectrogram import audio_to_image, image_to_audio
 from .spectrogram.riffuse import riffuse
 from .style import DiffusionStyle, FunctionStyle, RenderOptions, Style
-
-__version__ = "1.0.0.dev0"
+from .version import __version__ as __version__
 
 __all__ = [
     "AudioDecodeError",

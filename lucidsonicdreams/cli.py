@@ -10,7 +10,6 @@ import argparse
 import sys
 import tempfile
 from collections.abc import Sequence
-from importlib.metadata import version
 from pathlib import Path
 
 from .app.page import serve
@@ -29,6 +28,7 @@ from .spectrogram.riffuse import riffuse_to_file
 from .style.diffusion import DiffusionStyle
 from .style.resolve import DEFAULT_STYLE
 from .utils import checks as validation
+from .version import __version__
 
 _STEMS = ("pulse_audio", "motion_audio", "class_audio", "contrast_audio", "flash_audio")
 
@@ -90,7 +90,7 @@ def _add_render_options(parser: argparse.ArgumentParser, defaults: dict[str, obj
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lucidsonicdreams", description="Turn music into video.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version('lucidsonicdreams')}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     render = commands.add_parser("render", help="render a music video from a song",

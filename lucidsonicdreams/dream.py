@@ -8,6 +8,7 @@ analysis (:mod:`.audio`) -> vectors (:mod:`.latents`) -> effects -> the frame lo
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,8 @@ from .audio.signals import Routing, Signals, route_signals
 from .effects.generator import EffectsGenerator
 from .latents.compose import Draws, compose
 from .render import arguments
-from .render.loop import QUEUED_BATCHES, tqdm_progress, write_video
-from .render.plan import PlannedEffect, Progress, RenderPlan, RenderResult
+from .render.loop import QUEUED_BATCHES, TqdmProgress, keep_style, write_video
+from .render.plan import PlannedEffect, Progress, RenderPlan, RenderResult, frame_window
 from .render.plot import plot_signals
 from .style.base import RenderOptions, Style
 from .style.resolve import DEFAULT_STYLE, load_style, resolve_style
@@ -86,7 +87,7 @@ class LucidSonicDream:
         self.num_possible_classes = num_possible_classes
         self.device = resolve_device(device)
         self._analysis = AnalysisCache() if analysis is None else analysis
-        self._result: RenderResult | None = None
+        self._latest: tuple[RenderPlan, Signals] | None = None  # the latest render's plan and signals
         self._style: tuple[int, Style] | None = None
         if self.source.eager:
             # A model file (or a catalog style, downloaded first) is loaded now, so a bad one is reported before
@@ -96,18 +97,19 @@ class LucidSonicDream:
 
     @property
     def seed(self) -> int | None:
-        """The seed of the latest render (read-only; give it to ``hallucinate(seed=...)`` for the same video)."""
-        return None if self._result is None else self._result.seed
+        """The seed of the latest render, also one that failed (read-only; give it to ``hallucinate(seed=...)`` for
+        the same video)."""
+        return None if self._latest is None else self._latest[0].seed
 
     @property
     def signals(self) -> Signals | None:
         """The per-frame signals that drove the latest render (read-only)."""
-        return None if self._result is None else self._result.signals
+        return None if self._latest is None else self._latest[1]
 
     @property
     def classes(self) -> list[int] | None:
         """The classes the 12 pitches drove in the latest render (read-only)."""
-        return None if self._result is None else self._result.plan.class_order
+        return None if self._latest is None else self._latest[0].class_order
 
     def hallucinate(
         self,
@@ -162,27 +164,33 @@ class LucidSonicDream:
         """Render settings already checked by :func:`lucidsonicdreams.render.arguments.parse` (as the command line
         and the web app do before building the style), all of it or ``window = (at, seconds)``: ``seconds`` from
         song time ``at`` (``None``: the start)."""
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be a function progress(done, total, what), got {type(progress).__name__}")
         started = time.perf_counter()
-        first_end = None
-        if window is not None:
-            out = settings.output
-            at = out.start if window[0] is None else validation.number("at", window[0], low=out.start)
-            seconds = validation.number("seconds", window[1], low=0, low_open=True)
-            if out.duration is not None and at >= out.start + out.duration:
-                raise ValueError(f"at={at:g} s is past the end of the part to render ({out.start + out.duration:g} s)")
-            first_end = (at, seconds)
-        plan, signals = self._plan(settings, progress)
-        first, end = (0, plan.n_frames) if first_end is None else plan.window(*first_end)
-        frames = write_video(plan, first, end, style=self._load_style(plan.style_seed),
-                             progress=progress or tqdm_progress())
-        self._result = RenderResult(plan.output.file, plan.seed, signals, frames, time.perf_counter() - started,
-                                    plan)
-        return self._result
+        report = progress or TqdmProgress()
+        try:
+            plan, signals, (first, end) = self._plan(settings, report, window)
+            frames = write_video(plan, first, end, style=self._load_style(plan.style_seed), progress=report)
+        finally:
+            if progress is None:
+                report.close()
+        return RenderResult(settings.output.file, plan.seed, signals, frames, time.perf_counter() - started)
 
     def plan(self, file_name: str | Path, *, progress: Progress | None = None, **settings) -> RenderPlan:
         """Everything ``hallucinate(file_name, **settings)`` would draw, as a picklable :class:`RenderPlan`:
-        draw any window of it with :func:`lucidsonicdreams.render_window`."""
-        return self._plan(arguments.parse(file_name, **settings), progress)[0]
+        draw any window of it with :func:`lucidsonicdreams.render_window` (in this process it uses this object's
+        loaded style)."""
+        job = arguments.parse(file_name, **settings)
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be a function progress(done, total, what), got {type(progress).__name__}")
+        report = progress or TqdmProgress()
+        try:
+            plan = self._plan(job, report, None)[0]
+        finally:
+            if progress is None:
+                report.close()
+        keep_style(plan, self._load_style(plan.style_seed))
+        return plan
 
     def preview(self, file_name: str | Path, at: float | None = None, seconds: float = 5.0, *,
                 progress: Progress | None = None, **settings) -> RenderResult:
@@ -200,10 +208,10 @@ class LucidSonicDream:
         Shows the waveform; the pulse, motion and beat signals as used; beat marks and section boundaries; and
         the class weights as a heat map. Only available after :meth:`hallucinate`.
         """
-        if self._result is None:
+        if self._latest is None:
             raise RuntimeError("plot_signals() shows what drove a render: call hallucinate() first")
-        plan = self._result.plan
-        return str(plot_signals(self._result.signals, plan.drives, plan.classes, plan.class_order, path,
+        plan, signals = self._latest
+        return str(plot_signals(signals, plan.drives, plan.classes, plan.class_order, path,
                                 title=Path(self.song).name))
 
     def _load_style(self, seed: int) -> Style:
@@ -215,9 +223,13 @@ class LucidSonicDream:
             self._style = (key, load_style(self.source, self.device, seed))
         return self._style[1]
 
-    def _plan(self, job: arguments.RenderSettings, progress: Progress | None) -> tuple[RenderPlan, Signals]:
-        """The stages before the first frame, in order; each passes checked objects to the next."""
+    def _plan(self, job: arguments.RenderSettings, report: Progress,
+              window: tuple[float | None, float] | None) -> tuple[RenderPlan, Signals, tuple[int, int]]:
+        """The stages before the first frame, in order; each passes checked objects to the next. Returns the plan,
+        its signals and the frames to draw (``window``, or all). The plan and signals become the latest render's
+        as soon as they exist, so that ``seed`` and ``plot_signals`` describe a render that fails later."""
         out = job.output
+        self._latest = None  # the previous render's vectors go before the next ones are made
         # 1. Check the inputs: every file named, the output path, the part to render (headers only, no decoding).
         effects = job.effects.chosen(self.contrast_audio, self.flash_audio)
         inputs = {"song": self.song, "pulse_audio": self.pulse_audio, "motion_audio": self.motion_audio,
@@ -232,6 +244,11 @@ class LucidSonicDream:
         n_frames = int(round(length * out.fps))
         if n_frames < 1:
             raise ValueError(f"the part to render ({length:.3f} s) is shorter than one frame at fps={out.fps:g}")
+        frames = (0, n_frames)
+        if window is not None:
+            at = out.start if window[0] is None else validation.number("at", window[0], low=out.start)
+            seconds = validation.number("seconds", window[1], low=0, low_open=True)
+            frames = frame_window(at, seconds, start=out.start, length=length, fps=out.fps)
 
         # 2. The seed, and one random generator per random part of the render.
         seed = int(np.random.SeedSequence().entropy % 2**63) if out.seed is None else out.seed
@@ -258,7 +275,6 @@ class LucidSonicDream:
             chroma=self.class_audio,
             effects=tuple((fx.audio, "percussive" if fx.percussive else "full") for fx in effects),
         )
-        report = progress or tqdm_progress()
         report(0, 1, "Analysing audio")
         signals = route_signals(self._analysis, self.song, routing, start=out.start, length=length, fps=out.fps,
                                 n_frames=n_frames, n_mels=min(dim, MAX_MELS),
@@ -270,15 +286,17 @@ class LucidSonicDream:
         vectors = compose(signals, pulse=job.pulse, motion=job.motion, beat=job.beat, classes=job.classes,
                           start=out.start, draws=draws, dim=dim, num_classes=style.num_possible_classes)
 
-        # 6. The plan: everything the frame loop draws.
+        # 6. The plan: everything the frame loop draws, with absolute paths (it may be drawn elsewhere).
         plan = RenderPlan(
             style=self.source, style_seed=style_seed, device=str(self.device), seed=seed, fps=out.fps,
             start=out.start, length=length, noise=vectors.noise, classes=vectors.classes,
             class_order=vectors.class_order,
             effects=tuple(PlannedEffect(fx, amplitude) for fx, amplitude in zip(effects, signals.effects)),
-            options=options, output=out, audio=out.audio or self.song, drives=vectors.drives,
+            options=options, output=replace(out, file=out.file.absolute()),
+            audio=(out.audio or self.song).absolute(), drives=vectors.drives,
         )
-        return plan, signals
+        self._latest = (plan, signals)
+        return plan, signals, frames
 
     @staticmethod
     def _source(stem: Path | None, percussive: bool, harmonic: bool) -> tuple[Path | None, Part]:

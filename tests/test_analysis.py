@@ -75,6 +75,32 @@ def test_separation_runs_once_per_file(song, monkeypatch):
     assert len(calls) == 1
 
 
+def test_separated_parts_are_kept_only_when_asked(song):
+    assert AnalysisCache().track(song, 0.0, SONG_SECONDS).keep_separation is False
+    plain = AnalysisCache().track(song, 0.0, SONG_SECONDS)
+    plain.amplitude("percussive", 30, 105)
+    assert plain._parts == {}
+
+
+def test_threads_sharing_an_analysis_work_each_result_out_once(song, monkeypatch):
+    import threading
+
+    import lucidsonicdreams.audio.analysis as analysis
+
+    calls = []
+    real = analysis.separate
+    monkeypatch.setattr(analysis, "separate", lambda y: calls.append(1) or real(y))
+    track = AnalysisCache().track(song, 0.0, SONG_SECONDS)
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(track.amplitude("percussive", 30, 105)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and all(a is out[0] for a in out)
+
+
 @pytest.mark.parametrize("budget, separations", [(None, 1), (0, 2)])
 def test_another_band_count_reuses_the_separation_while_it_fits(song, monkeypatch, budget, separations):
     """A style with another noise length needs envelopes at another mel-band count: the separated parts are kept
@@ -86,7 +112,7 @@ def test_another_band_count_reuses_the_separation_while_it_fits(song, monkeypatc
     calls = []
     real = analysis.separate
     monkeypatch.setattr(analysis, "separate", lambda y: calls.append(1) or real(y))
-    track = AnalysisCache().track(song, 0.0, SONG_SECONDS)
+    track = AnalysisCache(keep_separation=True).track(song, 0.0, SONG_SECONDS)
     track.amplitude("percussive", 30, 105, n_mels=128)
     reused = track.amplitude("harmonic", 30, 105, n_mels=16)
     assert len(calls) == separations

@@ -67,7 +67,7 @@ def test_cancel_stops_the_encoder_and_removes_the_job_folder(tmp_path, song, lin
     outcome: dict[str, str] = {}
 
     def on_progress(done, total, what):
-        if what == "Rendering":  # the encoder starts with the first frame, before this first report
+        if what == "Rendering" and done > 0:  # the encoder starts with the first frame, before this report
             drawing.set()
 
     def render():
@@ -92,6 +92,91 @@ def test_cancel_stops_the_encoder_and_removes_the_job_folder(tmp_path, song, lin
         if thread.is_alive():
             app.cancel("alice")
             thread.join(30)
+
+
+def test_a_cancel_while_the_uploads_are_checked_stops_the_render_before_it_starts(tmp_path, song, monkeypatch):
+    """Cancel can come before the render process exists (a large upload is still being hashed): nothing starts,
+    and a second render of the same page waits its turn instead of hiding the first from Cancel."""
+    from lucidsonicdreams.app import state
+
+    app = App(tmp_path / "work")
+    checking, proceed = threading.Event(), threading.Event()
+    real = state.readable_duration
+
+    def slow_check(*args):
+        checking.set()
+        proceed.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(state, "readable_duration", slow_check)
+    outcome: dict[str, str] = {}
+
+    def render():
+        try:
+            app.render(str(song), {}, Settings(size=64), "alice")
+            outcome["result"] = "finished"
+        except RenderError as exc:
+            outcome["result"] = str(exc)
+
+    started = []
+    monkeypatch.setattr(state.multiprocessing.process.BaseProcess, "start",
+                        lambda self: started.append(self) or pytest.fail("a cancelled render started"))
+    thread = threading.Thread(target=render)
+    thread.start()
+    try:
+        assert checking.wait(30)
+        with pytest.raises(ValueError, match="already running"):
+            app.render(str(song), {}, Settings(size=64), "alice")
+        assert app.cancel("alice") == "Render cancelled."
+        proceed.set()
+        thread.join(30)
+        assert outcome == {"result": "the render was cancelled"} and started == []
+        assert list(app.workspace.jobs.iterdir()) == [] and app.jobs == {}
+    finally:
+        proceed.set()
+        thread.join(30)
+
+
+def test_stopping_the_server_stops_its_renders(tmp_path, song, lingering_encoder):
+    app = App(tmp_path / "work")
+    drawing = threading.Event()
+    thread = threading.Thread(target=lambda: pytest.raises(RenderError, app.render, str(song), {},
+                                                            Settings(size=64), "bob",
+                                                            lambda done, total, what: what == "Rendering"
+                                                            and done and drawing.set()))
+    thread.start()
+    try:
+        assert drawing.wait(120), "the render never drew a frame"
+        [job] = list(app.workspace.jobs.iterdir())
+        assert processes_mentioning(job)
+        app.shutdown()
+        thread.join(30)
+        assert processes_mentioning(job) == [] and not job.exists()
+    finally:
+        app.cancel("bob")
+        thread.join(30)
+
+
+def test_a_song_forgotten_while_its_style_loads_keeps_no_object(tmp_path, monkeypatch):
+    """Four other songs asked for while a model loads: the object made for the forgotten song serves its request
+    but is not kept, so no later request gets it with another song's analysis."""
+    from lucidsonicdreams.app import state
+
+    songs = [write(tmp_path / f"s{i}.wav", chord_track(C_MAJOR, 0.5) * (i + 1) / 8) for i in range(3)]
+    cache = DreamCache(size=8, songs=2)
+    real = state.LucidSonicDream
+
+    def slow(song, **kw):
+        if song == songs[0]:
+            cache.get(songs[1], {}, resolve_style("cppn"))
+            cache.get(songs[2], {}, resolve_style("cppn"))  # songs[0] is forgotten now
+        return real(song, **kw)
+
+    monkeypatch.setattr(state, "LucidSonicDream", slow)
+    first, _ = cache.get(songs[0], {}, resolve_style("cppn"))
+    monkeypatch.setattr(state, "LucidSonicDream", real)
+    again, _ = cache.get(songs[0], {}, resolve_style("cppn"))
+    assert again is not first and again._analysis is not first._analysis
 
 
 def test_an_encoder_dies_with_its_process_even_when_the_thread_that_started_it_has_ended(tmp_path, lingering_encoder):
@@ -158,8 +243,8 @@ def test_the_songs_whose_analysis_is_kept_are_bounded(tmp_path):
     songs = [write(tmp_path / f"song{i}.wav", chord_track(C_MAJOR, 0.5) * (i + 1) / 4) for i in range(3)]
     cache = DreamCache(size=8, songs=2)
     cppn, lock = cache.get(songs[0], {}, resolve_style("cppn"))
-    stylegan, same_lock = cache.get(songs[0], {}, resolve_style(model))
-    assert stylegan._analysis is cppn._analysis and same_lock is lock  # one analysis, one render at a time
+    stylegan, its_lock = cache.get(songs[0], {}, resolve_style(model))
+    assert stylegan._analysis is cppn._analysis and its_lock is not lock  # one analysis, a lock per object
     assert cache.get(songs[0], {}, resolve_style("cppn"))[0] is cppn
     with_stem, _ = cache.get(songs[0], {"pulse_audio": songs[1]}, resolve_style("cppn"))
     assert with_stem._analysis is not cppn._analysis  # other audio, other signals

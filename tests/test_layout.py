@@ -11,8 +11,9 @@ import lucidsonicdreams
 
 PACKAGE = Path(lucidsonicdreams.__file__).parent
 # The pipeline's order: a module may import its own stage and the ones before it, never a later one.
-RANK = {"utils": 0, "errors": 0, "catalog": 1, "models": 2, "audio": 3, "latents": 4, "style": 5, "effects": 6,
-        "render": 7, "dream": 8, "spectrogram": 9, "app": 10, "cli": 11, "__init__": 12, "__main__": 12}
+RANK = {"utils": 0, "errors": 0, "version": 0, "catalog": 1, "models": 2, "audio": 3, "demo": 3, "latents": 4,
+        "style": 5, "effects": 6, "render": 7, "dream": 8, "spectrogram": 9, "app": 10, "cli": 11, "__init__": 12,
+        "__main__": 12}
 
 
 def module_name(path: Path) -> str:
@@ -144,12 +145,14 @@ def test_the_readme_layout_lists_every_module():
 
 def test_the_old_import_paths_still_work():
     """0.4-era and earlier scripts import these."""
+    from lucidsonicdreams.demo import write_demo_song
     from lucidsonicdreams.dream import LucidSonicDream
     from lucidsonicdreams.models.loader import load_network
     from lucidsonicdreams.spectrogram import audio_to_image, image_to_audio
     from lucidsonicdreams.style import RenderOptions, Style, show_styles
 
     assert LucidSonicDream is lucidsonicdreams.LucidSonicDream and load_network is lucidsonicdreams.load_network
+    assert callable(write_demo_song)
     assert (audio_to_image, image_to_audio) == (lucidsonicdreams.audio_to_image, lucidsonicdreams.image_to_audio)
     assert (Style, RenderOptions, show_styles) == (lucidsonicdreams.Style, lucidsonicdreams.RenderOptions,
                                                   lucidsonicdreams.show_styles)

@@ -76,7 +76,8 @@ def test_hallucinate_draws_the_plan_and_returns_a_result(song, tmp_path):
                                **SETTINGS)
     assert isinstance(result, RenderResult)
     assert (result.file, result.seed, result.frames) == (tmp_path / "v.mp4", 5, plan.n_frames)
-    assert result.seconds > 0 and result.signals is dream.signals and dream.seed == 5
+    assert result.seconds > 0 and dream.seed == 5
+    np.testing.assert_array_equal(result.signals.pulse, dream.signals.pulse)
     saved = sorted((tmp_path / "v_frames").glob("*.png"))
     from PIL import Image
 
@@ -84,6 +85,7 @@ def test_hallucinate_draws_the_plan_and_returns_a_result(song, tmp_path):
         np.testing.assert_array_equal(np.asarray(Image.open(png)), expected[i])
     assert len(probe(result)["frames"]) == plan.n_frames  # the result is the file's path, as it was
     assert result == str(tmp_path / "v.mp4") and pickle.loads(pickle.dumps(result)).frames == plan.n_frames
+    assert result.signals.song is None  # the song's analysis stays with the LucidSonicDream
     # Progress came through the callback: the analysis, then every frame.
     assert ("Analysing audio" in {c[2] for c in calls}) and calls[-1] == (plan.n_frames, plan.n_frames, "Rendering")
 
@@ -114,3 +116,84 @@ def test_a_window_outside_the_plan_is_refused(plan):
         render_window(plan, 5, plan.n_frames + 1, lambda i, f: None)
     with pytest.raises(ValueError, match="window"):
         render_window(plan, 4, 4, lambda i, f: None)
+
+
+def test_a_preview_past_the_end_is_refused_before_any_analysis(song, tmp_path, monkeypatch):
+    from lucidsonicdreams.audio import analysis
+
+    monkeypatch.setattr(analysis, "load_mono", lambda *a, **k: pytest.fail("decoded before checking at="))
+    with pytest.raises(ValueError, match=r"at=10 s is past the end of the part to render \(3.50 s\)"):
+        LucidSonicDream(song).preview(tmp_path / "p.mp4", at=10, seconds=1)
+    with pytest.raises(TypeError, match="progress must be a function"):
+        LucidSonicDream(song).hallucinate(tmp_path / "p.mp4", progress="bars")
+
+
+class Failing:
+    """A function style that fails on its third batch."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, noise_batch, class_batch):
+        self.calls += 1
+        if self.calls == 3:
+            raise RuntimeError("out of memory")
+        return np.zeros((len(noise_batch), 8, 8, 3), np.uint8)
+
+
+def test_a_failed_render_is_still_the_latest_and_closes_its_bars(song, tmp_path, monkeypatch):
+    import tqdm.auto
+
+    opened = []
+
+    class Bar(tqdm.auto.tqdm):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            opened.append(self)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    dream = LucidSonicDream(song, style=Failing(), input_shape=4, num_possible_classes=0)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        dream.hallucinate(tmp_path / "v.mp4", fps=8, seed=11)
+    assert dream.seed == 11 and dream.signals.fps == 8  # what drove the failed render, as 0.4 kept it
+    assert [bar.desc for bar in opened] == ["Analysing audio", "Rendering"]
+    assert all(bar.disable for bar in opened)  # closed: a message printed next starts on a line of its own
+    assert not (tmp_path / "v.mp4").exists()
+
+
+def test_a_result_is_small_and_travels_where_its_plan_cannot(song, tmp_path):
+    fx = EffectsGenerator(lambda array, strength, amplitude: array, strength=1.0)
+    dream = LucidSonicDream(song)
+    result = dream.hallucinate(tmp_path / "v.mp4", fps=6, resolution=16, duration=1, seed=1, custom_effects=[fx])
+    copy = pickle.loads(pickle.dumps(result))
+    assert (copy, copy.seed, copy.frames, copy.signals.song) == (result, 1, 6, None)
+    plan = dream.plan(tmp_path / "v.mp4", fps=6, resolution=16, duration=1, seed=1, custom_effects=[fx])
+    with pytest.raises(TypeError, match=r"its effects\[0\]\.func .*define it at the top level of a module"):
+        pickle.dumps(plan)
+
+
+def test_threads_drawing_one_plan_load_its_style_once(plan, monkeypatch):
+    import threading
+    import time
+
+    from lucidsonicdreams.render import loop
+
+    loads = []
+    real = loop.load_style
+    monkeypatch.setattr(loop, "_loaded", [])
+    monkeypatch.setattr(loop, "load_style", lambda *a: loads.append(1) or time.sleep(0.2) or real(*a))
+    threads = [threading.Thread(target=draw, args=(plan, i * 10, i * 10 + 5)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(loads) == 1
+
+
+def test_a_plan_drawn_where_it_was_made_uses_the_loaded_style(song, tmp_path, monkeypatch):
+    from lucidsonicdreams.render import loop
+
+    dream = LucidSonicDream(song)
+    plan = dream.plan(tmp_path / "v.mp4", fps=6, resolution=16, duration=1, seed=4)
+    monkeypatch.setattr(loop, "load_style", lambda *a: pytest.fail("a second copy of the style was loaded"))
+    assert len(draw(plan, 0, plan.n_frames)) == 6

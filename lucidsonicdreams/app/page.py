@@ -221,5 +221,6 @@ def serve(host: str = "127.0.0.1", port: int = 7860, work_dir: Optional[Path] = 
     except KeyboardInterrupt:
         print("stopping", flush=True)
     finally:
+        app.shutdown()
         page.close()
     return page

@@ -139,12 +139,12 @@ def _link(existing: Path, name: Path) -> bool:
 
 class DreamCache:
     """One analysis per song (with its stems), shared by every ``LucidSonicDream`` of that song whatever its style
-    and prompts, and the latest few of those objects, each song with a lock: one render at a time per song, so
-    its analysis is worked out once and then found by every style."""
+    and prompts (the analysis is safe to share between threads), and the latest few of those objects, each with
+    a lock: one render at a time per object."""
 
     def __init__(self, size: int = CACHED_DREAMS, songs: int = CACHED_SONGS) -> None:
-        self._songs: OrderedDict[tuple, tuple[AnalysisCache, threading.Lock]] = OrderedDict()
-        self._dreams: OrderedDict[tuple, LucidSonicDream] = OrderedDict()
+        self._songs: OrderedDict[tuple, AnalysisCache] = OrderedDict()
+        self._dreams: OrderedDict[tuple, tuple[LucidSonicDream, threading.Lock]] = OrderedDict()
         self._lock = threading.Lock()
         self.size = size
         self.songs = songs
@@ -155,23 +155,35 @@ class DreamCache:
         key = (audio, source)
         with self._lock:
             if audio not in self._songs:
-                self._songs[audio] = (AnalysisCache(), threading.Lock())
+                self._songs[audio] = AnalysisCache(keep_separation=True)  # for styles of other noise lengths
             self._songs.move_to_end(audio)
             while len(self._songs) > self.songs:
                 forgotten, _ = self._songs.popitem(last=False)
                 for old in [k for k in self._dreams if k[0] == forgotten]:  # they hold its analysis too
                     del self._dreams[old]
-            analysis, lock = self._songs[audio]
+            analysis = self._songs[audio]
             if key in self._dreams:
                 self._dreams.move_to_end(key)
-                return self._dreams[key], lock
+                return self._dreams[key]
         # Outside the lock: a style may take long to load (a model file), and other songs need not wait.
-        dream = LucidSonicDream(song, style=source, analysis=analysis, **stems)
+        made = (LucidSonicDream(song, style=source, analysis=analysis, **stems), threading.Lock())
         with self._lock:
-            self._dreams[key] = dream
+            if self._songs.get(audio) is not analysis:
+                return made  # the song was forgotten meanwhile: this object serves this request only
+            if key in self._dreams:  # another request made one first: one object, one lock, for both
+                return self._dreams[key]
+            self._dreams[key] = made
             while len(self._dreams) > self.size:
                 self._dreams.popitem(last=False)
-        return dream, lock
+        return made
+
+
+@dataclass
+class _Job:
+    """A session's render: its process once started, and when Cancel was pressed (it may come first)."""
+
+    process: multiprocessing.process.BaseProcess | None = None
+    cancelled_at: float | None = None
 
 
 class App:
@@ -180,8 +192,8 @@ class App:
     def __init__(self, work_dir: Path | None = None) -> None:
         self.workspace = Workspace(work_dir or cache_dir() / "ui")
         self.dreams = DreamCache()
-        self.jobs: dict[str, multiprocessing.Process] = {}
-        self.cancelled: dict[multiprocessing.Process, float] = {}  # render process -> when Cancel stopped it
+        self.jobs: dict[str, _Job] = {}  # session -> its render
+        self._jobs_lock = threading.Lock()
 
     def warm_up(self) -> None:
         """One tiny render and signal plot of a synthesized clip: the first user's preview then finds the analysis
@@ -237,36 +249,42 @@ class App:
 
     def render(self, song, stems: dict, settings: Settings, session: str, on_progress=None) -> tuple[str, str]:
         """Render the whole video in a child process (the server stays responsive, and a cancel stops it at
-        once); ``on_progress(done, total, what)`` is called as it goes. Returns (video, status)."""
-        job = self.workspace.new_job()
-        target = job / f"{Path(song or 'song').stem[:12]}-dream.mp4"
+        once); ``on_progress(done, total, what)`` is called as it goes. Returns (video, status). One render at a
+        time per session; a Cancel pressed while the uploads are still being checked stops it too."""
+        entry = _Job()
+        with self._jobs_lock:
+            if session in self.jobs:
+                raise ValueError("a render is already running for this page: wait for it, or cancel it")
+            self.jobs[session] = entry
+        folder = self.workspace.new_job()
+        target = folder / f"{Path(song or 'song').stem[:12]}-dream.mp4"
+        started = time.perf_counter()
+        process, result = None, None
         try:
             song, stems, source, job_settings = self._prepare(song, stems, settings, target, settings.size)
-        except BaseException:
-            shutil.rmtree(job, ignore_errors=True)
-            raise
-        context = multiprocessing.get_context("spawn")
-        messages = context.Queue()
-        process = context.Process(target=_render_job, daemon=True,
-                                  args=(song, stems, source, job_settings, messages, os.getpid()))
-        self.jobs[session] = process
-        started = time.perf_counter()
-        process.start()
-        result = None
-        try:
+            context = multiprocessing.get_context("spawn")
+            messages = context.Queue()
+            process = context.Process(target=_render_job, daemon=True,
+                                      args=(song, stems, source, job_settings, messages, os.getpid()))
+            with self._jobs_lock:  # so that a Cancel comes either before the start (and no process starts) or after
+                if entry.cancelled_at is None:
+                    process.start()
+                    entry.process = process
             while result is None:
+                if entry.process is None:
+                    result = ("error", "the render was cancelled")
+                    break
                 try:
                     message = messages.get(timeout=0.2)
                 except queue.Empty:
                     if process.is_alive():
-                        cancelled = self.cancelled.get(process)
-                        if cancelled is not None and time.monotonic() - cancelled > CANCEL_GRACE:
+                        if entry.cancelled_at is not None and time.monotonic() - entry.cancelled_at > CANCEL_GRACE:
                             process.kill()  # stuck in one long step: its encoder dies with it (render/video.py)
                         continue
                     try:  # its last message may still be on the way
                         message = messages.get(timeout=1)
                     except queue.Empty:
-                        stopped = "the render was cancelled" if process in self.cancelled else \
+                        stopped = "the render was cancelled" if entry.cancelled_at is not None else \
                             f"the render stopped (exit code {process.exitcode})"
                         result = ("error", stopped)
                         continue
@@ -276,33 +294,50 @@ class App:
                 else:
                     result = message
         finally:
-            if process.is_alive() and result is None and process not in self.cancelled:
-                process.terminate()  # this loop failed (an on_progress error, Ctrl-C): stop it as Cancel does
-            # Wait for it to finish or to stop its encoder and remove its files; a second SIGTERM would only
-            # interrupt that.
-            process.join(CANCEL_GRACE)
-            if process.is_alive():
-                process.kill()
-                process.join()
-            if self.jobs.get(session) is process:  # a newer render of this session may have replaced it
+            if entry.process is not None:
+                if entry.process.is_alive() and result is None and entry.cancelled_at is None:
+                    entry.process.terminate()  # this loop failed (an on_progress error, Ctrl-C): stop it as Cancel does
+                _stop(entry.process)
+            with self._jobs_lock:
                 del self.jobs[session]
-            self.cancelled.pop(process, None)
             if result is None or result[0] == "error":
-                shutil.rmtree(job, ignore_errors=True)  # nothing half-written stays behind
+                shutil.rmtree(folder, ignore_errors=True)  # nothing half-written stays behind
         if result[0] == "error":
             raise RenderError(result[1])
         return result[1], f"Rendered in {time.perf_counter() - started:.0f} s (seed {result[2]})."
 
     def cancel(self, session: str) -> str:
         """Stop the session's render: its process gets SIGTERM once, stops its encoder and removes its partial
-        file (see ``_render_job``), and ``render`` then removes the job's folder."""
-        process = self.jobs.get(session)
-        if process is None or not process.is_alive():
-            return "No render is running."
-        if process not in self.cancelled:
-            self.cancelled[process] = time.monotonic()
-            process.terminate()
+        file (see ``_render_job``), and ``render`` then removes the job's folder. A render still checking its
+        uploads never starts."""
+        with self._jobs_lock:
+            entry = self.jobs.get(session)
+            if entry is None:
+                return "No render is running."
+            if entry.cancelled_at is None:
+                entry.cancelled_at = time.monotonic()
+                if entry.process is not None:
+                    entry.process.terminate()
         return "Render cancelled."
+
+    def shutdown(self) -> None:
+        """Cancel every running render and wait for it to stop (killing it after ``CANCEL_GRACE``): the server
+        then exits without leaving a render or an encoder behind."""
+        for session in list(self.jobs):
+            self.cancel(session)
+        with self._jobs_lock:
+            processes = [entry.process for entry in self.jobs.values() if entry.process is not None]
+        for process in processes:
+            _stop(process)
+
+
+def _stop(process: multiprocessing.process.BaseProcess) -> None:
+    """Wait for a render process to finish, or to stop its encoder and remove its files after a Cancel (a
+    second SIGTERM would only interrupt that), and kill it after ``CANCEL_GRACE``."""
+    process.join(CANCEL_GRACE)
+    if process.is_alive():
+        process.kill()
+        process.join()
 
 
 class RenderError(RuntimeError):
@@ -314,9 +349,15 @@ class RenderCancelled(BaseException):
     takes it for a failure, while every ``finally`` and ``__exit__`` (the encoder's among them) still runs."""
 
 
+_server: list[int] = []  # in a render process: the server's process id
+
+
 def _cancel_on_sigterm(signum, frame) -> None:
-    # Once: a second signal would interrupt the clean-up that the first one started.
+    # Once: a second signal would interrupt the clean-up that the first one started. Should the server die
+    # during that clean-up, the kernel kills this process outright.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if _server:
+        set_parent_death_signal(signal.SIGKILL, _server[0])
     raise RenderCancelled
 
 
@@ -326,18 +367,19 @@ def _render_job(song, stems, source, settings, messages, parent: int) -> None:
     SIGTERM (Cancel) unwinds the render like an exception, so the video writer stops ffmpeg and deletes its
     partial file before the process ends; with the default action the process would die at once and leave ffmpeg
     encoding into the job folder. If the server itself dies, this process gets SIGTERM too."""
-    signal.signal(signal.SIGTERM, _cancel_on_sigterm)
-
     def report(done: int, total: int | None, what: str) -> None:
         messages.put(("progress", done, total, what))
 
     try:
-        set_parent_death_signal(signal.SIGTERM, parent)  # raised at once if the server has already gone
-        result = LucidSonicDream(song, style=source, **stems).render(settings, progress=report)
-        messages.put(("done", str(result.file), result.seed))
+        try:
+            _server.append(parent)
+            signal.signal(signal.SIGTERM, _cancel_on_sigterm)
+            set_parent_death_signal(signal.SIGTERM, parent)  # raised at once if the server has already gone
+            result = LucidSonicDream(song, style=source, **stems).render(settings, progress=report)
+            messages.put(("done", str(result.file), result.seed))
+        except USER_ERRORS as exc:
+            messages.put(("error", str(exc)))
+        except Exception as exc:  # anything else (e.g. CUDA out of memory) is still the user's to read
+            messages.put(("error", f"{type(exc).__name__}: {exc}"))
     except RenderCancelled:
         pass  # the server knows; it removes the job folder once this process has ended
-    except USER_ERRORS as exc:
-        messages.put(("error", str(exc)))
-    except Exception as exc:  # anything else (e.g. CUDA out of memory) is still the user's to read
-        messages.put(("error", f"{type(exc).__name__}: {exc}"))

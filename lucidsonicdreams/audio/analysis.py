@@ -108,15 +108,23 @@ class TrackAnalysis:
     path: Path
     start: float
     duration: float
+    keep_separation: bool = False  # keep the separated parts for other mel-band counts (SEPARATION_CACHE_BYTES)
     _grid: dict = field(default_factory=dict, repr=False)
     _signals: dict = field(default_factory=dict, repr=False)
     _parts: dict = field(default_factory=dict, repr=False)  # block -> (harmonic, percussive) samples
+    # Renders in several threads may share an analysis (the web app's styles of one song): each result is worked
+    # out once, under the lock, and the chroma has its own lock so that it can run beside the rest.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _decode_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _chroma_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property
     def samples(self) -> np.ndarray:
-        y = load_mono(self.path, ANALYSIS_SR, self.start, self.duration)
-        return fit_length(y, int(round(self.duration * ANALYSIS_SR)))
+        with self._decode_lock:
+            if "samples" in self.__dict__:  # decoded by another thread while this one waited
+                return self.__dict__["samples"]
+            y = load_mono(self.path, ANALYSIS_SR, self.start, self.duration)
+            return fit_length(y, int(round(self.duration * ANALYSIS_SR)))
 
     @property
     def n_grid(self) -> int:
@@ -128,24 +136,28 @@ class TrackAnalysis:
         [shape=(13, n_grid)]."""
         per_mels = name in PARTS
         key = (name, n_mels) if per_mels else name
-        if key not in self._grid:
-            if name in ("harmonic", "percussive", "percussive_onset"):
-                features = blockwise(self.samples, lambda y, block: separated_features(
-                    y, n_mels, lambda segment: self._separation(block, segment)), indexed=True)
-            else:
-                features = blockwise(self.samples, lambda y: whole_features(y, n_mels))
-            for k, v in features.items():
-                self._grid[(k, n_mels) if k in PARTS else k] = v
+        with self._lock:
+            return self._grid[key] if key in self._grid else self._compute_grid(key, name, n_mels)
+
+    def _compute_grid(self, key: object, name: str, n_mels: int) -> np.ndarray:
+        if name in ("harmonic", "percussive", "percussive_onset"):
+            features = blockwise(self.samples, lambda y, block: separated_features(
+                y, n_mels, lambda segment: self._separation(block, segment)), indexed=True)
+        else:
+            features = blockwise(self.samples, lambda y: whole_features(y, n_mels))
+        for k, v in features.items():
+            self._grid[(k, n_mels) if k in PARTS else k] = v
         return self._grid[key]
 
     def _separation(self, block: int, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The harmonic and percussive parts of one analysis block, separated once: another mel-band count (a
         style with another noise length) needs only their spectra again. Kept while they fit in
-        ``SEPARATION_CACHE_BYTES``; a longer song separates again instead."""
+        ``SEPARATION_CACHE_BYTES`` when the cache keeps them; a longer song separates again instead."""
         if block in self._parts:
             return self._parts[block]
         parts = separate(segment)
-        if sum(p.nbytes for pair in self._parts.values() for p in pair) + 2 * segment.nbytes <= SEPARATION_CACHE_BYTES:
+        kept = sum(p.nbytes for pair in self._parts.values() for p in pair)
+        if self.keep_separation and kept + 2 * segment.nbytes <= SEPARATION_CACHE_BYTES:
             self._parts[block] = parts
         return parts
 
@@ -157,9 +169,10 @@ class TrackAnalysis:
     def cached(self, key: tuple, compute):
         """``compute()``, worked out once per key for this excerpt (for results derived from its analysis, such
         as beats and sections)."""
-        if key not in self._signals:
-            self._signals[key] = compute()
-        return self._signals[key]
+        with self._lock:
+            if key not in self._signals:
+                self._signals[key] = compute()
+            return self._signals[key]
 
     def chroma_grid(self) -> np.ndarray:
         """Chroma on the analysis grid, [shape=(12, n_grid)]. A second caller waits for the first one's result."""
@@ -191,13 +204,21 @@ class TrackAnalysis:
 
 
 class AnalysisCache:
-    """Keeps one :class:`TrackAnalysis` per (file, start, duration), so repeated renders re-use the work."""
+    """Keeps one :class:`TrackAnalysis` per (file, start, duration), so repeated renders re-use the work; safe to
+    share between threads.
 
-    def __init__(self) -> None:
+    ``keep_separation`` also keeps each excerpt's separated parts (up to ``SEPARATION_CACHE_BYTES`` each), for
+    renders in styles of other noise lengths (the web app); a single style never needs them again.
+    """
+
+    def __init__(self, *, keep_separation: bool = False) -> None:
         self._tracks: dict[tuple[str, float, float], TrackAnalysis] = {}
+        self._lock = threading.Lock()
+        self.keep_separation = keep_separation
 
     def track(self, path: str | Path, start: float, duration: float) -> TrackAnalysis:
         key = (str(Path(path).resolve()), float(start), float(duration))
-        if key not in self._tracks:
-            self._tracks[key] = TrackAnalysis(Path(path), float(start), float(duration))
-        return self._tracks[key]
+        with self._lock:
+            if key not in self._tracks:
+                self._tracks[key] = TrackAnalysis(Path(path), float(start), float(duration), self.keep_separation)
+            return self._tracks[key]

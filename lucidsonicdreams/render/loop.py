@@ -8,6 +8,7 @@ generator and the encoder overlap; at most ``QUEUED_BATCHES`` batches wait, so m
 from __future__ import annotations
 
 import shutil
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,26 +28,42 @@ QUEUED_BATCHES = 2
 
 Sink = Callable[[int, np.ndarray], None]  # sink(frame index within the render, uint8 frame [H, W, 3])
 
-_loaded: list[tuple[object, Style]] = []  # the latest style loaded for a plan in this process
+# The latest style loaded for a plan in this process, so that the windows of one render load it once. It is the
+# same object that a LucidSonicDream holds, where one planned the render (see ``keep_style``).
+_loaded: list[tuple[object, Style]] = []
+_loading = threading.Lock()
+
+
+def _style_key(plan: RenderPlan) -> tuple:
+    return (plan.style, plan.device, plan.style_seed if plan.style.seeded else None)
+
+
+def keep_style(plan: RenderPlan, style: Style) -> None:
+    """Remember ``style`` as the plan's, so that drawing the plan in this process does not load a second copy."""
+    with _loading:
+        _loaded[:] = [(_style_key(plan), style)]
 
 
 def plan_style(plan: RenderPlan) -> Style:
-    """The plan's style, loaded once per process while plans keep asking for the same one."""
-    key = (plan.style, plan.device, plan.style_seed if plan.style.seeded else None)
-    if _loaded and _loaded[0][0] == key:
-        return _loaded[0][1]
-    _loaded.clear()  # let the old one go before building the next
-    style = load_style(plan.style, torch.device(plan.device), plan.style_seed)
-    _loaded.append((key, style))
-    return style
+    """The plan's style, loaded once per process while plans keep asking for the same one (only the latest is
+    kept; threads drawing windows of one plan wait for the first one's load)."""
+    key = _style_key(plan)
+    with _loading:
+        if _loaded and _loaded[0][0] == key:
+            return _loaded[0][1]
+        _loaded.clear()  # let the old one go before building the next
+        style = load_style(plan.style, torch.device(plan.device), plan.style_seed)
+        _loaded.append((key, style))
+        return style
 
 
 def render_window(plan: RenderPlan, first: int, end: int, sink: Sink, *, style: Style | None = None,
                   progress: Progress | None = None) -> int:
     """Draw frames ``[first, end)`` of ``plan`` in order into ``sink(index, frame)``; returns the frame count.
 
-    Any split of a render into windows gives the same frames as one pass. ``style`` is the plan's style when the
-    caller has it loaded already; ``progress(done, total, "Rendering")`` follows the frames.
+    Any split of a render into windows gives the same frames as one pass. ``sink`` runs on a worker thread (so
+    the next batch is generated meanwhile), one frame at a time, in order. ``style`` is the plan's style when the
+    caller has it loaded already; ``progress(done, total, "Rendering")`` follows the frames, on this thread.
     """
     if not 0 <= first < end <= plan.n_frames:
         raise ValueError(f"window [{first}, {end}) is not within the render's {plan.n_frames} frames")
@@ -54,6 +71,8 @@ def render_window(plan: RenderPlan, first: int, end: int, sink: Sink, *, style: 
     out, options, batch_size = plan.output, plan.options, plan.output.batch_size
     total = end - first
     done = 0
+    if progress is not None:
+        progress(0, total, "Rendering")
 
     def finish(images: np.ndarray, lo: int) -> int:
         for j, frame in enumerate(images):
@@ -125,19 +144,25 @@ def write_video(plan: RenderPlan, first: int = 0, end: int | None = None, *, sty
     return end - first
 
 
-def tqdm_progress(bars: dict | None = None) -> Progress:
-    """A ``progress`` callback that shows one tqdm bar per stage (what the library does when given none)."""
-    from tqdm.auto import tqdm
+class TqdmProgress:
+    """The default ``progress``: one tqdm bar per stage. ``close()`` closes what is still open (after an error
+    or an interruption, so that a message printed next starts on a line of its own)."""
 
-    bars = {} if bars is None else bars
+    def __init__(self) -> None:
+        from tqdm.auto import tqdm
 
-    def progress(done: int, total: int | None, what: str) -> None:
-        bar = bars.get(what)
+        self._tqdm = tqdm
+        self._bars: dict = {}
+
+    def __call__(self, done: int, total: int | None, what: str) -> None:
+        bar = self._bars.get(what)
         if bar is None:
-            bar = bars[what] = tqdm(total=total, desc=what, unit="frame" if what == "Rendering" else "step")
+            bar = self._bars[what] = self._tqdm(total=total, desc=what,
+                                                unit="frame" if what == "Rendering" else "step")
         bar.update(done - bar.n)
         if total is not None and done >= total:
             bar.close()
 
-    return progress
-
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()

@@ -5,8 +5,9 @@ finished render returns."""
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,19 @@ class PlannedEffect:
     amplitude: np.ndarray
 
 
-@dataclass(frozen=True)
+def frame_window(at: float, seconds: float, *, start: float, length: float, fps: float) -> tuple[int, int]:
+    """The frames ``[first, end)`` that show ``seconds`` from song time ``at`` of a render of ``length`` seconds
+    from ``start`` (at least one frame); ``ValueError`` when ``at`` is outside it."""
+    n_frames = int(round(length * fps))
+    first = int(round((at - start) * fps))
+    if first < 0:
+        raise ValueError(f"at={at:g} s is before the start of the part to render ({start:g} s)")
+    if first >= n_frames:
+        raise ValueError(f"at={at:g} s is past the end of the part to render ({start + length:.2f} s)")
+    return first, min(n_frames, first + max(1, int(round(seconds * fps))))
+
+
+@dataclass(frozen=True, eq=False)
 class RenderPlan:
     """Everything a render draws, decided: frame ``i`` shows the song at ``start + i / fps`` seconds.
 
@@ -62,18 +75,28 @@ class RenderPlan:
     def n_frames(self) -> int:
         return len(self.noise)
 
+    def __getstate__(self) -> dict:
+        # What cannot travel is named here, not deep inside pickle: a function defined in another function or a
+        # lambda (as a style or an effect) has no name another process could import.
+        parts = {"style": self.style.value} if self.style.kind == "function" else {}
+        parts.update({f"effects[{i}].func": fx.effect.func for i, fx in enumerate(self.effects)})
+        for where, func in parts.items():
+            try:
+                pickle.dumps(func)
+            except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                raise TypeError(f"this RenderPlan cannot be pickled: its {where} ({getattr(func, '__qualname__', func)}"
+                                f") cannot ({exc}); define it at the top level of a module") from None
+        return self.__dict__
+
     def window(self, at: float, seconds: float) -> tuple[int, int]:
         """The frames ``[first, end)`` of ``seconds`` from song time ``at`` (at least one frame)."""
-        first = int(round((at - self.start) * self.fps))
-        if not 0 <= first < self.n_frames:
-            raise ValueError(f"at={at:g} s is {'before the start' if first < 0 else 'past the end'} of the part "
-                             f"to render ({self.start:g} to {self.start + self.length:.2f} s)")
-        return first, min(self.n_frames, first + max(1, int(round(seconds * self.fps))))
+        return frame_window(at, seconds, start=self.start, length=self.length, fps=self.fps)
 
 
 class RenderResult(str):
     """A finished render: the video file, the seed it used (give it back for the same video), the signals that
-    drove it, the frames drawn, the seconds it took and its plan.
+    drove it, the frames drawn and the seconds it took. Small: it keeps neither the vectors nor the song's
+    analysis, so a list of results holds no more than their numbers.
 
     It is also the video's path as a string, which is what ``hallucinate`` returned before: scripts that use the
     return value as a path (``open``, ``Path``, ``"..." + result``, ``==``) keep working.
@@ -84,13 +107,11 @@ class RenderResult(str):
     signals: Signals
     frames: int
     seconds: float
-    plan: RenderPlan
 
-    def __new__(cls, file: Path, seed: int, signals: Signals, frames: int, seconds: float,
-                plan: RenderPlan) -> RenderResult:
+    def __new__(cls, file: Path, seed: int, signals: Signals, frames: int, seconds: float) -> RenderResult:
         result = super().__new__(cls, os.fspath(file))
-        result.file, result.seed, result.signals = Path(file), seed, signals
-        result.frames, result.seconds, result.plan = frames, seconds, plan
+        result.file, result.seed, result.frames, result.seconds = Path(file), seed, frames, seconds
+        result.signals = replace(signals, song=None)  # the song's analysis stays with the LucidSonicDream
         return result
 
     def __repr__(self) -> str:
@@ -98,4 +119,4 @@ class RenderResult(str):
                 f"seconds={self.seconds:.2f})")
 
     def __reduce__(self):
-        return (RenderResult, (self.file, self.seed, self.signals, self.frames, self.seconds, self.plan))
+        return (RenderResult, (self.file, self.seed, self.signals, self.frames, self.seconds))

@@ -121,7 +121,7 @@ def resolve_style(style: object, input_shape: int | None = None, num_possible_cl
         raise ValueError(f"style {str(style)!r} is {kind}: a diffusion model needs prompts, e.g. "
                          f"LucidSonicDream(song, style={str(style)!r}, prompts=['a forest', 'the sea'])")
     if path.is_file():
-        return StyleSource("file", path)
+        return StyleSource("file", path.resolve())
     entry = find_style(style) if isinstance(style, str) else None
     if entry is not None:
         if not entry.supported:
