@@ -241,6 +241,26 @@ def test_the_command_line(song, model, tmp_path, capsys):
     assert "needs prompts" in capsys.readouterr().err
 
 
+def test_a_pickled_diffusion_style_is_its_recipe_not_its_weights(model, song, tmp_path):
+    """A render plan that holds a DiffusionStyle (the command line's --steps/--negative-prompt path) travels as the
+    style's recipe; the other side loads the model and draws the same frames."""
+    import pickle
+
+    from lucidsonicdreams import render_window
+
+    style = DiffusionStyle(model, ["a forest", "the sea"], steps=2, negative_prompt="fog", guidance_scale=2.0,
+                           device="cpu")
+    assert len(pickle.dumps(style)) < 2000
+    copy = pickle.loads(pickle.dumps(style))
+    assert (copy.prompts, copy.steps, copy.negative_prompt, copy.guidance_scale) == (style.prompts, 2, "fog", 2.0)
+    plan = LucidSonicDream(song, style=style).plan(tmp_path / "v.mp4", fps=4, duration=0.5, seed=3)
+    frames = [{}, {}]
+    render_window(plan, 0, plan.n_frames, lambda i, f: frames[0].__setitem__(i, f))
+    render_window(pickle.loads(pickle.dumps(plan)), 0, plan.n_frames, lambda i, f: frames[1].__setitem__(i, f))
+    for i in frames[0]:
+        np.testing.assert_array_equal(frames[0][i], frames[1][i])
+
+
 def test_a_pipeline_object_of_your_own(tmp_path):
     from diffusion_files import tiny_pipeline
 

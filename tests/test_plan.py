@@ -197,3 +197,21 @@ def test_a_plan_drawn_where_it_was_made_uses_the_loaded_style(song, tmp_path, mo
     plan = dream.plan(tmp_path / "v.mp4", fps=6, resolution=16, duration=1, seed=4)
     monkeypatch.setattr(loop, "load_style", lambda *a: pytest.fail("a second copy of the style was loaded"))
     assert len(draw(plan, 0, plan.n_frames)) == 6
+
+
+def test_a_window_can_be_drawn_on_another_device_than_the_plans(plan, monkeypatch):
+    """A plan made where there is a GPU can be drawn by a worker without one."""
+    import dataclasses
+
+    from lucidsonicdreams.render import loop
+
+    seen = []
+    real = loop.load_style
+    monkeypatch.setattr(loop, "_loaded", [])
+    monkeypatch.setattr(loop, "load_style", lambda source, device, seed: seen.append(str(device))
+                        or real(source, device, seed))
+    on_gpu = dataclasses.replace(plan, device="cuda")
+    frames = {}
+    render_window(on_gpu, 0, 3, lambda i, f: frames.__setitem__(i, f), device="cpu")
+    assert seen == ["cpu"] and sorted(frames) == [0, 1, 2]
+    np.testing.assert_array_equal(frames[2], draw(plan, 0, 3)[2])

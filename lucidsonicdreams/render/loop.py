@@ -34,8 +34,8 @@ _loaded: list[tuple[object, Style]] = []
 _loading = threading.Lock()
 
 
-def _style_key(plan: RenderPlan) -> tuple:
-    return (plan.style, plan.device, plan.style_seed if plan.style.seeded else None)
+def _style_key(plan: RenderPlan, device: str | None = None) -> tuple:
+    return (plan.style, device or plan.device, plan.style_seed if plan.style.seeded else None)
 
 
 def keep_style(plan: RenderPlan, style: Style) -> None:
@@ -44,30 +44,32 @@ def keep_style(plan: RenderPlan, style: Style) -> None:
         _loaded[:] = [(_style_key(plan), style)]
 
 
-def plan_style(plan: RenderPlan) -> Style:
-    """The plan's style, loaded once per process while plans keep asking for the same one (only the latest is
-    kept; threads drawing windows of one plan wait for the first one's load)."""
-    key = _style_key(plan)
+def plan_style(plan: RenderPlan, device: str | None = None) -> Style:
+    """The plan's style on ``device`` (default: the plan's), loaded once per process while plans keep asking for
+    the same one (only the latest is kept; threads drawing windows of one plan wait for the first one's load)."""
+    key = _style_key(plan, device)
     with _loading:
         if _loaded and _loaded[0][0] == key:
             return _loaded[0][1]
         _loaded.clear()  # let the old one go before building the next
-        style = load_style(plan.style, torch.device(plan.device), plan.style_seed)
+        style = load_style(plan.style, torch.device(device or plan.device), plan.style_seed)
         _loaded.append((key, style))
         return style
 
 
 def render_window(plan: RenderPlan, first: int, end: int, sink: Sink, *, style: Style | None = None,
-                  progress: Progress | None = None) -> int:
+                  device: str | None = None, progress: Progress | None = None) -> int:
     """Draw frames ``[first, end)`` of ``plan`` in order into ``sink(index, frame)``; returns the frame count.
 
     Any split of a render into windows gives the same frames as one pass. ``sink`` runs on a worker thread (so
     the next batch is generated meanwhile), one frame at a time, in order. ``style`` is the plan's style when the
-    caller has it loaded already; ``progress(done, total, "Rendering")`` follows the frames, on this thread.
+    caller has it loaded already; ``device`` draws on another device than the plan's (a worker without the GPU
+    the plan was made on; a style object passed in ``style=`` stays where it is); ``progress(done, total,
+    "Rendering")`` follows the frames, on this thread.
     """
     if not 0 <= first < end <= plan.n_frames:
         raise ValueError(f"window [{first}, {end}) is not within the render's {plan.n_frames} frames")
-    style = plan_style(plan) if style is None else style
+    style = plan_style(plan, device) if style is None else style
     out, options, batch_size = plan.output, plan.options, plan.output.batch_size
     total = end - first
     done = 0

@@ -6,6 +6,7 @@ Built on ``diffusers`` (``pip install lucidsonicdreams[diffusion]``); loading li
 
 from __future__ import annotations
 
+import copyreg
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,6 +60,11 @@ class DiffusionStyle(Style):
         self.guidance_scale = validation.number("guidance_scale", guidance_scale, low=0, high=100)
         self.device = resolve_device(device)
         self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
+        # How to build it again, where it was built from a name, folder or file: a pickled style (in a render
+        # plan sent to another process) is then this recipe, not the model's weights.
+        self._recipe = None if is_pipeline(model) else (model, self.prompts, {
+            "negative_prompt": self.negative_prompt, "steps": self.steps, "guidance_scale": self.guidance_scale,
+            "device": str(self.device)})
         if is_pipeline(model):
             self.default_size = None
             self.pipe = deterministic(model)
@@ -141,5 +147,15 @@ class DiffusionStyle(Style):
         frames = (images.permute(0, 2, 3, 1).float() * 255 + 0.5).clamp(0, 255).to(torch.uint8)
         return frames.cpu().numpy()
 
+    def __reduce__(self):
+        if self._recipe is None:  # a pipeline object of the user's: nothing to rebuild it from but itself
+            return (copyreg.__newobj__, (type(self),), self.__dict__)
+        model, prompts, settings = self._recipe
+        return (_rebuild, (model, prompts, settings))
+
     def __repr__(self) -> str:
         return f"DiffusionStyle({len(self.prompts)} prompts, steps={self.steps}, guidance={self.guidance_scale})"
+
+
+def _rebuild(model: str | Path, prompts: list[str], settings: dict) -> DiffusionStyle:
+    return DiffusionStyle(model, prompts, **settings)
