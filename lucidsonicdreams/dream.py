@@ -20,7 +20,7 @@ from .audio.signals import Routing, Signals, route_signals
 from .effects.generator import EffectsGenerator
 from .latents.compose import Draws, compose
 from .render import arguments
-from .render.loop import QUEUED_BATCHES, TqdmProgress, keep_style, write_video
+from .render.loop import QUEUED_BATCHES, keep_style, reporting, write_video
 from .render.plan import PlannedEffect, Progress, RenderPlan, RenderResult, frame_window
 from .render.plot import plot_signals
 from .style.base import RenderOptions, Style
@@ -164,16 +164,10 @@ class LucidSonicDream:
         """Render settings already checked by :func:`lucidsonicdreams.render.arguments.parse` (as the command line
         and the web app do before building the style), all of it or ``window = (at, seconds)``: ``seconds`` from
         song time ``at`` (``None``: the start)."""
-        if progress is not None and not callable(progress):
-            raise TypeError(f"progress must be a function progress(done, total, what), got {type(progress).__name__}")
         started = time.perf_counter()
-        report = progress or TqdmProgress()
-        try:
+        with reporting(progress) as report:
             plan, signals, (first, end) = self._plan(settings, report, window)
             frames = write_video(plan, first, end, style=self._load_style(plan.style_seed), progress=report)
-        finally:
-            if progress is None:
-                report.close()
         return RenderResult(settings.output.file, plan.seed, signals, frames, time.perf_counter() - started)
 
     def plan(self, file_name: str | Path, *, progress: Progress | None = None, **settings) -> RenderPlan:
@@ -181,14 +175,8 @@ class LucidSonicDream:
         draw any window of it with :func:`lucidsonicdreams.render_window` (in this process it uses this object's
         loaded style)."""
         job = arguments.parse(file_name, **settings)
-        if progress is not None and not callable(progress):
-            raise TypeError(f"progress must be a function progress(done, total, what), got {type(progress).__name__}")
-        report = progress or TqdmProgress()
-        try:
+        with reporting(progress) as report:
             plan = self._plan(job, report, None)[0]
-        finally:
-            if progress is None:
-                report.close()
         keep_style(plan, self._load_style(plan.style_seed))
         return plan
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import shutil
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 
 import numpy as np
 import torch
@@ -168,3 +168,18 @@ class TqdmProgress:
     def close(self) -> None:
         for bar in self._bars.values():
             bar.close()
+
+
+@contextmanager
+def reporting(progress: Progress | None) -> Iterator[Progress]:
+    """``progress`` once checked, or tqdm bars (the default), closed however the work ends."""
+    if progress is not None:
+        if not callable(progress):
+            raise TypeError(f"progress must be a function progress(done, total, what), got {type(progress).__name__}")
+        yield progress
+        return
+    bars = TqdmProgress()
+    try:
+        yield bars
+    finally:
+        bars.close()
