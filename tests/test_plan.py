@@ -116,6 +116,8 @@ def test_a_window_outside_the_plan_is_refused(plan):
         render_window(plan, 5, plan.n_frames + 1, lambda i, f: None)
     with pytest.raises(ValueError, match="window"):
         render_window(plan, 4, 4, lambda i, f: None)
+    with pytest.raises(ValueError, match="device must be"):
+        render_window(plan, 0, 2, lambda i, f: None, device="gpu")
 
 
 def test_a_preview_past_the_end_is_refused_before_any_analysis(song, tmp_path, monkeypatch):

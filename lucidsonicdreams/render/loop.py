@@ -20,6 +20,7 @@ from PIL import Image
 
 from ..style.base import Style
 from ..style.resolve import load_style
+from ..utils.device import resolve_device
 from .fit import fit_frame
 from .plan import Progress, RenderPlan
 from .video import AudioTrack, VideoWriter
@@ -69,6 +70,8 @@ def render_window(plan: RenderPlan, first: int, end: int, sink: Sink, *, style: 
     """
     if not 0 <= first < end <= plan.n_frames:
         raise ValueError(f"window [{first}, {end}) is not within the render's {plan.n_frames} frames")
+    if device is not None:
+        device = str(resolve_device(device))
     style = plan_style(plan, device) if style is None else style
     out, options, batch_size = plan.output, plan.options, plan.output.batch_size
     total = end - first
