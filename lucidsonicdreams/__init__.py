@@ -2,12 +2,13 @@
 
 The package is the pipeline, one subpackage per stage (data flows one way, and no stage imports a later one):
 
-    audio/ -> latents/ -> style/ (+ models/, catalog/) -> effects/ -> render/      spectrogram/, app/, cli
+    audio/ -> latents/ -> style/ (+ models/, catalog/) -> effects/ -> render/      spectrogram/, canvas/, app/, cli
     files     vectors      frames                          frames      plan, loop, video
 """
 
 from __future__ import annotations
 
+from .canvas import SoundImage, images_that_sound
 from .catalog.download import download_style
 from .catalog.entries import show_styles
 from .dream import LucidSonicDream
@@ -34,12 +35,14 @@ __all__ = [
     "RenderOptions",
     "RenderPlan",
     "RenderResult",
+    "SoundImage",
     "Style",
     "audio_to_image",
     "contrast_effect",
     "download_style",
     "flash_effect",
     "image_to_audio",
+    "images_that_sound",
     "load_network",
     "render_window",
     "riffuse",

@@ -1,4 +1,5 @@
-"""Command line: ``lucidsonicdreams render | styles | ui | demo | spectrogram | sonify | riffuse``.
+"""Command line: ``lucidsonicdreams render | styles | ui | demo | spectrogram | sonify | riffuse |
+images-that-sound``.
 
 Every ``hallucinate`` parameter becomes a ``--kebab-case`` option, declared once from its signature. User
 mistakes print one line and exit with code 2, without a traceback.
@@ -14,6 +15,8 @@ from pathlib import Path
 
 from .app.page import serve
 from .audio.demo import write_demo_song
+from .canvas import images_that_sound
+from .canvas.result import numbered
 from .catalog.entries import show_styles
 from .dream import LucidSonicDream
 from .errors import USER_ERRORS
@@ -157,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default: sd-turbo)")
     riff.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
 
+    _add_canvas_parser(commands)
+
     ui = commands.add_parser("ui", help="start the web app (needs `pip install lucidsonicdreams[ui]`)",
                              description="Start the local web app: upload a song, preview, render.")
     ui.add_argument("--host", default="127.0.0.1",
@@ -176,6 +181,65 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=_seconds, default=16.0, help="length of the demo song (default: 16)")
     _add_render_options(demo, {"fps": 30, "resolution": 512, "seed": 7, "batch_size": 4, "flash_strength": 0.3})
     return parser
+
+
+def _add_canvas_parser(commands) -> None:
+    canvas = commands.add_parser(
+        "images-that-sound", help="one canvas that is a picture and, played, a sound (SD 1.5 + Auffusion)",
+        description="Images that Sound: Stable Diffusion 1.5 and Auffusion denoise one canvas together, so that "
+                    "it looks like --image-prompt and, played as a spectrogram, sounds like --audio-prompt. Most "
+                    "samples fail: make several (--num-images) and pick.")
+    canvas.add_argument("--image-prompt", required=True, metavar="TEXT", help="what the picture shows")
+    canvas.add_argument("--audio-prompt", required=True, metavar="TEXT", help="what the sound is")
+    canvas.add_argument("-o", "--output", required=True, help="PNG file to write (numbered with --num-images)")
+    canvas.add_argument("--audio", metavar="FILE", help="also write the sound as a WAV file")
+    canvas.add_argument("--video", metavar="FILE",
+                        help="also write an MP4 of the picture with a playhead sweeping across it as it plays")
+    canvas.add_argument("--seed", type=int, help="random seed (default: random); candidate i uses seed + i")
+    canvas.add_argument("--num-images", type=int, default=1, metavar="N", help="candidates to make (default: 1)")
+    for name in ("steps", "audio_weight", "image_guidance", "audio_guidance", "image_start_step", "width", "height"):
+        default = CANVAS_DEFAULTS[name]
+        canvas.add_argument("--" + name.replace("_", "-"), type=type(default), default=default,
+                            help=f"{CANVAS_HELP[name]} (default: {default})")
+    canvas.add_argument("--negative-image-prompt", default="", metavar="TEXT", help="what the picture avoids")
+    canvas.add_argument("--negative-audio-prompt", default="", metavar="TEXT", help="what the sound avoids")
+    canvas.add_argument("--image-model", default=CANVAS_DEFAULTS["image_model"],
+                        help="Stable Diffusion 1.x model: hub id, diffusers folder or .safetensors file (default: "
+                             "%(default)s)")
+    canvas.add_argument("--audio-model", default=CANVAS_DEFAULTS["audio_model"],
+                        help="Auffusion model: hub id or folder (default: %(default)s)")
+    canvas.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+
+
+CANVAS_DEFAULTS = images_that_sound.__kwdefaults__
+CANVAS_HELP = {
+    "steps": "DDIM steps",
+    "audio_weight": "the audio model's share of each step's noise estimate, 0-1",
+    "image_guidance": "the image model's classifier-free guidance",
+    "audio_guidance": "the audio model's classifier-free guidance",
+    "image_start_step": "the step from which the image model joins (the audio model alone before it)",
+    "width": "canvas width, a multiple of 8: 1024 columns are 10.24 s of sound",
+    "height": "canvas height: 256, Auffusion's mel bands",
+}
+
+
+def _images_that_sound(args: argparse.Namespace) -> int:
+    image = validation.output_file("--output", args.output, ".png", "castle.png")
+    audio = validation.output_file("--audio", args.audio, ".wav", "castle.wav") if args.audio else None
+    video = validation.video_path(args.video, "--video") if args.video else None
+    names = ("steps", "audio_weight", "image_guidance", "audio_guidance", "image_start_step", "width", "height",
+             "negative_image_prompt", "negative_audio_prompt", "image_model", "audio_model", "seed", "num_images",
+             "device")
+    made = images_that_sound(args.image_prompt, args.audio_prompt, **{name: getattr(args, name) for name in names})
+    canvases = made if isinstance(made, list) else [made]
+    for i, canvas in enumerate(canvases):
+        written = [canvas.save_image(numbered(image, i, len(canvases)))]
+        if audio is not None:
+            written.append(canvas.save_audio(numbered(audio, i, len(canvases))))
+        if video is not None:
+            written.append(canvas.save_video(numbered(video, i, len(canvases))))
+        print(f"wrote {', '.join(map(str, written))} (seed {canvas.seed}, {canvas.vocoder})")
+    return 0
 
 
 def _render_kwargs(args: argparse.Namespace) -> dict:
@@ -260,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "riffuse":
             return _riffuse(args)
+        if args.command == "images-that-sound":
+            return _images_that_sound(args)
         if args.command == "sonify":
             print(f"wrote {image_to_wav(args.image, args.output, seed=args.seed)}")
             return 0

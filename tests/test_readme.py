@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from canvas_files import write_audio_model, write_image_model
 from diffusion_files import write_tiny_pipeline
 from test_models import pytorch_file
 
@@ -58,6 +59,10 @@ def test_the_readme_examples_run_unchanged(tmp_path):
     tiny = write_tiny_pipeline(tmp_path / "tiny")
     for repo_id in ("stabilityai/sd-turbo", "riffusion/riffusion-model-v1"):
         hub_snapshot(tmp_path / "hub", repo_id, tiny)
+    image_model = write_image_model(tmp_path / "sd15")
+    hub_snapshot(tmp_path / "hub", "stable-diffusion-v1-5/stable-diffusion-v1-5", image_model)
+    hub_snapshot(tmp_path / "hub", "auffusion/auffusion-full-no-adapter",
+                 write_audio_model(tmp_path / "auffusion", vae_from=image_model))
     script = tmp_path / "readme_examples.py"
     marks = [f"print('block {i} at', round(time.perf_counter(), 1), flush=True)\n" for i in range(len(blocks))]
     script.write_text(PRELUDE + "".join(mark + block for mark, block in zip(marks, blocks)))

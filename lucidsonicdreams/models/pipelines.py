@@ -138,7 +138,7 @@ def load_pipeline(source: str | Path, device: torch.device, dtype: torch.dtype, 
         raise ImportError("diffusion styles need diffusers and transformers: pip install "
                           "'lucidsonicdreams[diffusion]'") from None
     check_source(source)
-    with _quiet():
+    with quiet_loading():
         if isinstance(source, Path) and source.is_file():
             pipe = _load_single_file(diffusers, source, dtype)
         else:
@@ -148,9 +148,9 @@ def load_pipeline(source: str | Path, device: torch.device, dtype: torch.dtype, 
             except OSError as exc:
                 if isinstance(source, Path):
                     raise ModelFileError(f"could not load the diffusion model {str(source)!r}: "
-                                         f"{_first_line(exc)}") from None
+                                         f"{first_line(exc)}") from None
                 raise DownloadError(f"could not get the diffusion model {source!r} from the Hugging Face hub: "
-                                    f"{_first_line(exc)}. Check the network (and log in with `hf auth login` for "
+                                    f"{first_line(exc)}. Check the network (and log in with `hf auth login` for "
                                     "a gated model), or download the model folder and give its path") from None
         if getattr(pipe, "unet", None) is None:  # a hub model is known only now
             raise ModelFileError(_no_unet(f"{str(source)!r} loaded as {type(pipe).__name__}, which has"))
@@ -189,12 +189,12 @@ def _load_single_file(diffusers, path: Path, dtype: torch.dtype):
         return cls.from_single_file(str(path), torch_dtype=dtype)
     except LocalEntryNotFoundError as exc:
         raise DownloadError(f"{path.name} needs its configuration from the Hugging Face hub ({config}) the "
-                            f"first time it is loaded, and the hub could not be reached ({_first_line(exc)}). "
+                            f"first time it is loaded, and the hub could not be reached ({first_line(exc)}). "
                             "Connect once (it is cached after that), or convert the checkpoint to a diffusers "
                             "folder and give the folder") from None
     except (OSError, ValueError, KeyError, SingleFileComponentError) as exc:
         raise ModelFileError(f"could not load {path} as a single-file {config} checkpoint: "
-                             f"{_first_line(exc)}") from None
+                             f"{first_line(exc)}") from None
 
 
 class _LazyCheckpoint(Mapping):
@@ -208,7 +208,7 @@ class _LazyCheckpoint(Mapping):
             with safe_open(str(path), framework="pt") as f:
                 self._keys = list(f.keys())
         except (OSError, SafetensorError) as exc:
-            raise ModelFileError(f"{path} is not a readable safetensors file: {_first_line(exc)}") from None
+            raise ModelFileError(f"{path} is not a readable safetensors file: {first_line(exc)}") from None
         self._path = path
 
     def __getitem__(self, key: str) -> torch.Tensor:
@@ -231,12 +231,12 @@ def _no_unet(what: str) -> str:
             "XL and their fine-tunes); pipelines built on a transformer instead (SD3, Flux) are not supported")
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet_loading():
     """diffusers and transformers report deprecations and progress while loading; the user needs none of it."""
     import diffusers.utils.logging as diffusers_logging
     import transformers.utils.logging as transformers_logging
