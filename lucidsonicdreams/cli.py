@@ -22,7 +22,8 @@ from .dream import LucidSonicDream
 from .errors import USER_ERRORS
 from .render import arguments
 from .render.arguments import ARGUMENTS
-from .spectrogram import CLIP_SECONDS, image_to_wav, song_to_image
+from .spectrogram import CLIP_SECONDS, FORMATS, image_to_wav, song_to_image
+from .spectrogram.auffusion import CLIP_SECONDS as AUFFUSION_SECONDS
 from .spectrogram.riffuse import DEFAULT_MODEL as RIFFUSION_MODEL
 from .spectrogram.riffuse import GUIDANCE_SCALE as RIFFUSE_GUIDANCE
 from .spectrogram.riffuse import STEPS as RIFFUSE_STEPS
@@ -122,20 +123,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("styles", help="list the available styles", description="List the available styles.")
 
-    picture = commands.add_parser("spectrogram", help="a song's spectrogram as a Riffusion image (PNG)",
-                                  description="Write a song's mel spectrogram as an image in Riffusion's format.")
+    picture = commands.add_parser("spectrogram", help="a song's spectrogram as an image (PNG), Riffusion's format or "
+                                                      "Auffusion's",
+                                  description="Write a song's mel spectrogram as an image in Riffusion's format "
+                                              "(or, with --format auffusion, Auffusion's).")
     picture.add_argument("song", help="audio file")
     picture.add_argument("-o", "--output", required=True, help="PNG file to write")
     picture.add_argument("--start", type=_number, default=0.0, help="where to start, in seconds (default: 0)")
-    picture.add_argument("--duration", type=_seconds, default=CLIP_SECONDS,
-                         help=f"seconds to show (default: {CLIP_SECONDS}, one 512-column image)")
+    picture.add_argument("--duration", type=_seconds, default=None,
+                         help=f"seconds to show (default: one image: {CLIP_SECONDS} s, 512 columns, in Riffusion's "
+                              f"format; {AUFFUSION_SECONDS} s, 1024 columns, in Auffusion's)")
     picture.add_argument("--stereo", action="store_true", help="keep left and right apart (green and blue)")
+    picture.add_argument("--format", choices=FORMATS, default="riffusion",
+                         help="riffusion (44.1 kHz, 512 bands, default) or auffusion (16 kHz, 256 bands)")
 
     sonify = commands.add_parser("sonify", help="the sound of a spectrogram image (WAV)",
-                                 description="Turn a spectrogram image (Riffusion's format) back into sound.")
-    sonify.add_argument("image", help="spectrogram image (PNG/JPEG), 512 pixels high")
+                                 description="Turn a spectrogram image (Riffusion's or Auffusion's format) back "
+                                             "into sound.")
+    sonify.add_argument("image", help="spectrogram image (PNG/JPEG): 512 pixels high (Riffusion) or 256 (Auffusion)")
     sonify.add_argument("-o", "--output", required=True, help="WAV file to write")
     sonify.add_argument("--seed", type=int, default=0, help="seed of the phase estimate (default: 0)")
+    sonify.add_argument("--format", choices=FORMATS, default=None,
+                        help="the image's format (default: told by its EXIF and height)")
 
     riff = commands.add_parser("riffuse", help="music from prompts with a spectrogram diffusion model (Riffusion)",
                                description="Generate music from prompts, Riffusion's way: img2img over a seed "
@@ -319,7 +328,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("stopped", file=sys.stderr)
             return 0
         if args.command == "spectrogram":
-            path = song_to_image(args.song, args.output, start=args.start, duration=args.duration, stereo=args.stereo)
+            path = song_to_image(args.song, args.output, start=args.start, duration=args.duration, stereo=args.stereo,
+                                 format=args.format)
             print(f"wrote {path}")
             return 0
         if args.command == "riffuse":
@@ -327,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "images-that-sound":
             return _images_that_sound(args)
         if args.command == "sonify":
-            print(f"wrote {image_to_wav(args.image, args.output, seed=args.seed)}")
+            print(f"wrote {image_to_wav(args.image, args.output, seed=args.seed, format=args.format)}")
             return 0
         return _render(args) if args.command == "render" else _demo(args)
     except USER_ERRORS as exc:

@@ -197,3 +197,17 @@ def test_riffusions_tags_win_over_the_auffusion_tag_and_ignore_it():
     image = audio_to_image(tone(440.0, 1.0, sr=44100), 44100)
     image.getexif()[auffusion.EXIF_TAG] = auffusion.EXIF_VALUE
     assert image_to_audio(image, iterations=1)[1] == 44100
+
+
+def test_the_command_line_speaks_both_formats(tmp_path, capsys):
+    from lucidsonicdreams.cli import main
+
+    song = write(tmp_path / "song.wav", tone(1000.0, 3.0, 44100), sr=44100)
+    assert main(["spectrogram", str(song), "-o", str(tmp_path / "clip.png"), "--format", "auffusion",
+                 "--duration", "2"]) == 0
+    assert Image.open(tmp_path / "clip.png").size == (200, 256)
+    assert main(["sonify", str(tmp_path / "clip.png"), "-o", str(tmp_path / "clip.wav")]) == 0
+    samples, rate = soundfile.read(tmp_path / "clip.wav")
+    assert rate == 16000 and len(samples) == 200 * 160 and abs(peak_hz(samples) - 1000) < 20
+    assert main(["sonify", str(tmp_path / "clip.png"), "-o", str(tmp_path / "riff.wav"), "--format", "riffusion"]) == 2
+    assert "512" in capsys.readouterr().err

@@ -152,7 +152,7 @@ def prepare_model(name: str, source: object) -> Prepared:
     if (safe / "vocoder").is_dir():
         from ..models.hifigan import load_vocoder
 
-        load_vocoder(safe / "vocoder")  # converted (or refused) now; loading it again later reads the cache
+        load_vocoder(safe / "vocoder", "cpu")  # converted (or refused) now; loading it again later reads the cache
     return Prepared(label, safe)
 
 

@@ -18,6 +18,7 @@ import pickle
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from safetensors.torch import save_file
 
 from ..errors import ModelFileError
 from ..utils.paths import cache_dir
+from .pipelines import first_line
 
 FORMAT_VERSION = 1
 # The first bytes of a zip archive: torch.save's format since PyTorch 1.6 (earlier files are one raw pickle stream).
@@ -68,23 +70,21 @@ def read_pickled_weights(path: str | os.PathLike, *, entry: str | None = None) -
     with open(path, "rb") as f:
         is_zip = f.read(len(_ZIP_MAGIC)) == _ZIP_MAGIC
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=is_zip)
+        with warnings.catch_warnings():
+            # torch warns about pickles of a protocol it did not write itself before refusing or reading them.
+            warnings.simplefilter("ignore", UserWarning)
+            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=is_zip)
     except pickle.UnpicklingError as exc:
         refused = _REFUSED_GLOBAL.search(str(exc))
         if "weights only" not in str(exc).lower():
-            raise ModelFileError(f"{path} is damaged or not a torch weight file ({_first_line(exc)})") from None
+            raise ModelFileError(f"{path} is damaged or not a torch weight file ({first_line(exc)})") from None
         what = f" ({refused.group(1)})" if refused else ""
         raise ModelFileError(f"{path.name} asks to run code{what} when unpickled; it was not loaded, and nothing "
                              f"from it was run ({path})") from None
     except Exception as exc:  # torch reports damaged files with RuntimeError, KeyError, EOFError, ...
         raise ModelFileError(f"{path} is damaged or not a torch weight file ({type(exc).__name__}: "
-                             f"{_first_line(exc)})") from None
+                             f"{first_line(exc)})") from None
     return _named_tensors(loaded, entry, path)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _named_tensors(loaded: object, entry: str | None, path: Path) -> dict[str, torch.Tensor]:
