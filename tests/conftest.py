@@ -115,3 +115,19 @@ def probe(path: Path) -> dict:
     moov, mdat = head.find(b"moov"), head.find(b"mdat")
     info["faststart"] = moov != -1 and (mdat == -1 or moov < mdat)
     return info
+
+
+@pytest.fixture
+def model_cache(tmp_path, monkeypatch) -> Path:
+    """An empty cache folder of the package's own (converted models), for this test only."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("LUCIDSONICDREAMS_CACHE", str(folder))
+    return folder
+
+
+@pytest.fixture
+def marker(tmp_path):
+    """A file that hostile fixtures try to create; it must never appear."""
+    path = tmp_path / "executed.txt"
+    yield path
+    assert not path.exists(), "something stored in a pickle was executed"

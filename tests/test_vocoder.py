@@ -43,18 +43,8 @@ HOSTILE = {
 
 
 @pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("LUCIDSONICDREAMS_CACHE", str(folder))
-    return folder
-
-
-@pytest.fixture
-def marker(tmp_path):
-    """A file that hostile fixtures try to create; it must never appear."""
-    path = tmp_path / "executed.txt"
-    yield path
-    assert not path.exists(), "something stored in a pickle was executed"
+def cache(model_cache) -> Path:
+    return model_cache
 
 
 class V3Block(nn.Module):
