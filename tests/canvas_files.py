@@ -34,6 +34,14 @@ def write_audio_model(folder: Path, *, seed: int = 1, vae_from: Path | None = No
 
         pipe.vae = AutoencoderKL.from_pretrained(vae_from, subfolder="vae")
     pipe.save_pretrained(folder, safe_serialization=False)
+    # transformers 5 writes safetensors whatever it is asked; Auffusion's text encoder is a pytorch_model.bin.
+    encoder = folder / "text_encoder"
+    if (encoder / "model.safetensors").is_file():
+        import torch
+        from safetensors.torch import load_file
+
+        torch.save(load_file(encoder / "model.safetensors"), encoder / "pytorch_model.bin")
+        (encoder / "model.safetensors").unlink()
     if vocoder:
         write_vocoder(folder / "vocoder", seed=seed)
     return folder

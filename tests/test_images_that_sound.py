@@ -260,3 +260,15 @@ def test_the_scheduler_is_sd15s_ddim():
     scheduler.set_timesteps(100)
     assert type(scheduler).__name__ == "DDIMScheduler" and int(scheduler.timesteps[0]) == 991
     assert generate.images_that_sound.__kwdefaults__["steps"] == 100
+
+
+def test_a_tokenizer_kept_beside_the_text_encoder_is_found(folders, tmp_path):
+    import shutil
+
+    moved = write_audio_model(tmp_path / "adapter-layout", vae_from=folders["image"])
+    for file in (moved / "tokenizer").iterdir():
+        shutil.move(str(file), moved / "text_encoder" / file.name)
+    (moved / "tokenizer").rmdir()
+    model = models.prepare_model("audio_model", models.check_model("audio_model", moved))
+    denoiser = models.load_denoiser(model, torch.device("cpu"), torch.float32)
+    assert denoiser.embed("bells", "").shape[:2] == (2, 77) and denoiser.vocoder is not None

@@ -29,7 +29,7 @@ from ..models.pipelines import (
 from ..models.weights import safe_folder
 
 # The parts a denoiser is built from, each a subfolder of a diffusers folder.
-_PARTS = ("unet", "vae", "text_encoder", "tokenizer")
+_PARTS = ("unet", "vae", "text_encoder")
 _TEXT_ENCODERS = ("CLIPTextModel",)
 # Weight files of one part, in the order they are preferred: safetensors, or else pickles read as data.
 _SAFE_WEIGHTS = re.compile(r"(diffusion_pytorch_model|model)(-\d+-of-\d+)?\.safetensors(\.index\.json)?")
@@ -103,6 +103,9 @@ def check_model(name: str, model: object) -> Path | str | object:
         raise type(exc)(f"{name}: {exc}") from None
     if isinstance(source, Path) and source.is_dir():
         missing = [part for part in _PARTS if not (source / part).is_dir()]
+        if not (source / "tokenizer").is_dir() and not any((source / "text_encoder" / name).is_file()
+                                                           for name in ("vocab.json", "tokenizer.json")):
+            missing.append("tokenizer")
         if missing:
             raise ModelFileError(f"{name}: {str(source)!r} is not a Stable Diffusion-style folder: it has no "
                                  f"{', '.join(missing)} subfolder(s)")
@@ -184,7 +187,9 @@ def _load_folder(name: str, folder: Path, device: torch.device, dtype: torch.dty
             vae = AutoencoderKL.from_pretrained(folder, subfolder="vae", torch_dtype=dtype, use_safetensors=True)
             text_encoder = CLIPTextModel.from_pretrained(folder / "text_encoder", torch_dtype=dtype,
                                                          use_safetensors=True)
-            tokenizer = CLIPTokenizer.from_pretrained(folder / "tokenizer")
+            # Auffusion's adapter models keep the tokenizer beside the text encoder.
+            tokenizer = CLIPTokenizer.from_pretrained(folder / "tokenizer" if (folder / "tokenizer").is_dir()
+                                                      else folder / "text_encoder")
     except (OSError, ValueError, KeyError) as exc:
         raise ModelFileError(f"could not load the model {name!r}: {first_line(exc)}") from None
     if getattr(unet.config, "addition_embed_type", None) is not None:
@@ -217,8 +222,15 @@ def _download(repo_id: str) -> Path:
 def wanted_files(files: list[str]) -> list[str]:
     """Of a hub model's files, those a denoiser needs: the configs, the tokenizer, the vocoder, and each part's
     weights (safetensors where there are any, else its pickles; never fp16 variants or EMA copies)."""
-    wanted = [f for f in files if f == "model_index.json" or f.count("/") == 1 and (
-        f.endswith(".json") and not f.endswith(".index.json") or f.startswith(("tokenizer/", "vocoder/")))]
+    def small(f: str) -> bool:
+        if f.endswith(".index.json"):  # shard indexes go with their weights, below
+            return False
+        if f.startswith(("tokenizer/", "vocoder/")):
+            return True
+        # Auffusion's adapter models keep their tokenizer's vocab.json and merges.txt beside the text encoder.
+        return f.endswith(".json") or f.startswith("text_encoder/") and f.endswith(".txt")
+
+    wanted = [f for f in files if f == "model_index.json" or f.count("/") == 1 and small(f)]
     for part in ("unet", "vae", "text_encoder"):
         names = [f.split("/", 1)[1] for f in files if f.startswith(part + "/") and f.count("/") == 1]
         safe = [n for n in names if _SAFE_WEIGHTS.fullmatch(n)]
