@@ -23,6 +23,7 @@ from .render import arguments
 from .render.loop import QUEUED_BATCHES, keep_style, reporting, write_video
 from .render.plan import PlannedEffect, Progress, RenderPlan, RenderResult, frame_window
 from .render.plot import plot_signals
+from .render.segments import settings_key, stored_seed
 from .style.base import RenderOptions, Style
 from .style.resolve import DEFAULT_STYLE, load_style, resolve_style
 from .utils import checks as validation
@@ -120,6 +121,8 @@ class LucidSonicDream:
         start: float = 0,
         duration: float | None = None,
         save_frames: bool = False,
+        segment_seconds: float = 10.0,
+        resume: bool = True,
         batch_size: int = 1,
         speed_fpm: float = 12,
         pulse_percussive: bool = True,
@@ -238,8 +241,14 @@ class LucidSonicDream:
             seconds = validation.number("seconds", window[1], low=0, low_open=True)
             frames = frame_window(at, seconds, start=out.start, length=length, fps=out.fps)
 
-        # 2. The seed, and one random generator per random part of the render.
-        seed = int(np.random.SeedSequence().entropy % 2**63) if out.seed is None else out.seed
+        # 2. The seed (an unfinished render of the same settings keeps the one it drew), and one random generator
+        #    per random part of the render.
+        asked = settings_key(job.values, inputs.values(), self.source.describe(), frames)
+        seed = out.seed
+        if seed is None and out.resume:
+            seed = stored_seed(out.file, asked)
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % 2**63)
         draws = Draws.from_seed(seed)
         style_seed = int(draws.style.integers(2**63))
 
@@ -281,7 +290,7 @@ class LucidSonicDream:
             class_order=vectors.class_order,
             effects=tuple(PlannedEffect(fx, amplitude) for fx, amplitude in zip(effects, signals.effects)),
             options=options, output=replace(out, file=out.file.absolute()),
-            audio=(out.audio or self.song).absolute(), drives=vectors.drives,
+            audio=(out.audio or self.song).absolute(), drives=vectors.drives, settings_key=asked,
         )
         self._latest = (plan, signals)
         return plan, signals, frames

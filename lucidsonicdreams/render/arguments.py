@@ -97,6 +97,11 @@ ARGUMENTS: tuple[Argument, ...] = (
                                                none_is=0)),
     Argument("save_frames", False, _flag, "also keep every frame as a PNG file beside the video", "output",
              "save_frames", cli="flag"),
+    Argument("segment_seconds", 10.0, _number(low=0, low_open=True, high=3600),
+             "seconds of video per segment: each is encoded on its own and kept until the render is whole, so a "
+             "render that dies resumes from its last whole segment", "output", "segment_seconds"),
+    Argument("resume", True, _flag, "render only the segments that an unfinished render of the same settings to "
+             "the same file left missing (False: start over)", "output", "resume", cli="flag"),
     Argument("batch_size", 1, _number(low=1, integer=True), "frames generated per batch", "output", "batch_size",
              app=Control("number", "Batch size", minimum=1, precision=0, default=4,
                          why="a batch of 4 keeps a GPU busy; the library keeps 0.4's 1")),
@@ -176,6 +181,8 @@ class Output:
     start: float
     duration: float | None
     save_frames: bool
+    segment_seconds: float
+    resume: bool
     batch_size: int
     seed: int | None
 

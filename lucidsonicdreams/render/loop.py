@@ -23,7 +23,8 @@ from ..style.resolve import load_style
 from ..utils.device import resolve_device
 from .fit import fit_frame
 from .plan import Progress, RenderPlan
-from .video import AudioTrack, VideoWriter
+from .segments import Manifest, frame_rate, is_rendered, render_key, segment_windows, stamp
+from .video import AudioTrack, VideoWriter, join_segments
 
 QUEUED_BATCHES = 2
 
@@ -112,41 +113,78 @@ def render_window(plan: RenderPlan, first: int, end: int, sink: Sink, *, style: 
 
 
 def write_video(plan: RenderPlan, first: int = 0, end: int | None = None, *, style: Style | None = None,
-                progress: Progress | None = None) -> int:
+                progress: Progress | None = None, resume: bool | None = None) -> int:
     """Draw frames ``[first, end)`` (default: all) into ``plan.output.file`` with their audio, and with
-    ``save_frames`` into numbered PNGs in ``<name>_frames/`` beside it. Nothing half-written is left at either
-    place when it fails. Returns the frame count."""
+    ``save_frames`` into numbered PNGs in ``<name>_frames/`` beside it; returns the frames drawn by this call.
+
+    The frames are encoded in fixed segments (:mod:`.segments`), kept in a hidden folder beside the file until
+    they are joined, so a render that dies resumes: the same call again draws only the segments that are
+    missing (``resume=False``, or the plan's ``resume=False``, starts over). Nothing half-written is left at the
+    file or the frames folder.
+    """
+    resume = plan.output.resume if resume is None else resume
+    seconds = plan.output.segment_seconds
     end = plan.n_frames if end is None else end
-    out, fps = plan.output, plan.fps
+    out, fps = plan.output, frame_rate(plan.fps)
     whole = (first, end) == (0, plan.n_frames)
-    audio = AudioTrack(plan.audio, plan.start + first / fps, plan.length if whole else (end - first) / fps)
+    audio = AudioTrack(plan.audio, plan.start + first / plan.fps, plan.length if whole else (end - first) / plan.fps)
     target = out.file
-    digits = len(str(end - first - 1))
+    key = render_key(plan, first, end, seconds)
     frames_dir = target.with_name(target.stem + "_frames") if out.save_frames else None
+    if resume and is_rendered(target, key) and (frames_dir is None or frames_dir.is_dir()):
+        return 0  # this very render is there already, whole
+    manifest = Manifest.open(target, key, resume=resume, seed=plan.seed, settings=plan.settings_key)
+    windows = segment_windows(first, end, plan.fps, seconds)
+    todo = [(lo, hi) for lo, hi in windows if not manifest.is_done(lo, hi)]
+    digits = len(str(end - first - 1))
     partial_dir = target.with_name(f".{target.stem}_frames.part") if out.save_frames else None
-    if partial_dir is not None:
+    if partial_dir is not None and (len(todo) == len(windows) or not partial_dir.is_dir()):
+        if len(todo) < len(windows):  # the frames of the segments done are gone: draw them again
+            todo = windows
         shutil.rmtree(partial_dir, ignore_errors=True)
         partial_dir.mkdir()
-    try:
-        with ExitStack() as stack:
-            writers: list[VideoWriter] = []
+    total = end - first
+    drawn = 0
+    if progress is not None:
+        progress(total - sum(hi - lo for lo, hi in todo), total, "Rendering")
+    for lo, hi in todo:
+        offset = total - sum(b - a for a, b in todo) + drawn
+        report = None if progress is None else _shifted(progress, offset, total)
+        frames = None if partial_dir is None else (partial_dir, first, digits)
+        _write_segment(plan, lo, hi, manifest.segment_path(lo), style, frames, report)
+        manifest.record(lo, hi)
+        drawn += hi - lo
+    join_segments([manifest.segment_path(lo) for lo, _ in windows], target, fps, audio, comment=stamp(key))
+    if partial_dir is not None:
+        shutil.rmtree(frames_dir, ignore_errors=True)
+        partial_dir.rename(frames_dir)
+    manifest.remove()
+    return drawn
 
-            def sink(index: int, frame: np.ndarray) -> None:
-                if not writers:  # opened at the first frame, which tells the size when the style chooses it
-                    size = (frame.shape[1], frame.shape[0])
-                    writers.append(stack.enter_context(VideoWriter(target, size, fps, audio)))
-                if partial_dir is not None:
-                    Image.fromarray(frame).save(partial_dir / f"{index - first:0{digits}d}.png")
-                writers[0].write(frame)
 
-            render_window(plan, first, end, sink, style=style, progress=progress)
-        if partial_dir is not None:
-            shutil.rmtree(frames_dir, ignore_errors=True)
-            partial_dir.rename(frames_dir)
-    finally:
-        if partial_dir is not None and partial_dir.exists():
-            shutil.rmtree(partial_dir, ignore_errors=True)
-    return end - first
+def _shifted(progress: Progress, offset: int, total: int) -> Progress:
+    """``progress`` of one segment counted within the whole render, from the frames done before it."""
+    return lambda done, _, what: progress(offset + done, total, what)
+
+
+def _write_segment(plan: RenderPlan, lo: int, hi: int, path, style: Style | None,
+                   frames: tuple | None, progress: Progress | None) -> None:
+    """Frames ``[lo, hi)`` encoded into the segment file ``path`` (whole or not at all); with ``frames`` =
+    (folder, first, digits), also saved as numbered PNGs there."""
+    with ExitStack() as stack:
+        writers: list[VideoWriter] = []
+
+        def sink(index: int, frame: np.ndarray) -> None:
+            if not writers:  # opened at the first frame, which tells the size when the style chooses it
+                size = (frame.shape[1], frame.shape[0])
+                writers.append(stack.enter_context(
+                    VideoWriter(path, size, frame_rate(plan.fps), None, pinned=True)))
+            if frames is not None:
+                folder, first, digits = frames
+                Image.fromarray(frame).save(folder / f"{index - first:0{digits}d}.png")
+            writers[0].write(frame)
+
+        render_window(plan, lo, hi, sink, style=style, progress=progress)
 
 
 class TqdmProgress:

@@ -70,6 +70,7 @@ class RenderPlan:
     output: Output
     audio: Path
     drives: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # pulse, motion, beat as used
+    settings_key: str | None = None  # the arguments that made it, less the seed: an unfinished render's seed is reused
 
     @property
     def n_frames(self) -> int:

@@ -18,6 +18,7 @@ import tempfile
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,19 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+# Segments must be the same bytes whoever encodes them: x264's output depends on its thread count and, without
+# this mode, on the CPU's instruction set; the muxer would otherwise stamp the time and its own version.
+PINNED_ENCODER = ["-threads", "4", "-x264-params", "cpu-independent=1", "-map_metadata", "-1",
+                  "-fflags", "+bitexact", "-flags:v", "+bitexact"]
+
+
+def _rate(fps: float | Fraction) -> str:
+    """A frame rate as ffmpeg reads it: an exact ratio for a Fraction."""
+    if isinstance(fps, Fraction):
+        return f"{fps.numerator}/{fps.denominator}"
+    return repr(float(fps))
+
+
 @dataclass(frozen=True)
 class AudioTrack:
     """The audio to mux: ``duration`` seconds of ``path`` from ``start`` (padded with silence where the file is
@@ -132,17 +146,21 @@ class VideoWriter:
     audio : AudioTrack, optional
         Audio to mux.
     crf, preset : x264 quality and speed settings.
+    pinned : encode the same frames to the same bytes on any machine (a fixed thread count, x264's
+        CPU-independent mode, no metadata that changes) with exact frame times (the track's timescale is the
+        frame rate's numerator), as segments that are joined later need.
     """
 
     def __init__(
         self,
         path: str | Path,
         size: tuple[int, int],
-        fps: float,
+        fps: float | Fraction,
         audio: AudioTrack | None = None,
         *,
         crf: int = 18,
         preset: str = "veryfast",
+        pinned: bool = False,
     ) -> None:
         self.path = Path(path)
         self.size = size
@@ -150,6 +168,7 @@ class VideoWriter:
         self.audio = audio
         self.crf = crf
         self.preset = preset
+        self.pinned = pinned
         self.frames_written = 0
         self._proc: subprocess.Popen | None = None
         self._tmp: Path | None = None
@@ -159,14 +178,16 @@ class VideoWriter:
         width, height = self.size
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width + width % 2}x{height + height % 2}",
-               "-framerate", repr(float(self.fps)), "-i", "pipe:0"]
+               "-framerate", _rate(self.fps), "-i", "pipe:0"]
         if self.audio is not None:
             cmd += ["-ss", f"{self.audio.start:.6f}", "-t", f"{self.audio.duration:.6f}",
                     "-i", str(self.audio.path), "-map", "0:v:0", "-map", "1:a:0",
                     # pad with silence: a shorter file still gives audio over the whole video
                     "-af", f"apad=whole_dur={self.audio.duration:.6f}", "-c:a", "aac", "-b:a", "192k"]
-        cmd += ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p",
-                "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+        cmd += ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p"]
+        if self.pinned:
+            cmd += PINNED_ENCODER + ["-video_track_timescale", str(Fraction(self.fps).numerator)]
+        cmd += ["-movflags", "+faststart", "-f", "mp4", str(tmp)]
         return cmd
 
     def __enter__(self) -> VideoWriter:
@@ -232,3 +253,52 @@ class VideoWriter:
         if "No space left" in hint:
             hint += " (free some disk space, or write the video elsewhere)"
         return hint
+
+
+def join_segments(segments: list[Path], target: Path, fps: Fraction, audio: AudioTrack | None,
+                  comment: str | None = None) -> None:
+    """Join MP4 segments written with ``pinned=True`` into ``target`` without re-encoding (ffmpeg's concat
+    demuxer, stream copy), muxing the AAC audio once over the whole. Frame times stay exact: the output keeps
+    the segments' timescale. ``comment`` goes into the file's metadata. The file appears whole, by rename, or
+    not at all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    with tempfile.TemporaryDirectory(prefix="lucidsonicdreams-join-") as folder:
+        listing = Path(folder) / "segments.txt"
+        # The concat demuxer's quoting: a quote inside a quoted name is written '\''.
+        listing.write_text("".join("file '" + str(p.resolve()).replace("'", "'\\''") + "'\n" for p in segments),
+                           encoding="utf-8")
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+               "-f", "concat", "-safe", "0", "-i", str(listing)]
+        if audio is not None:
+            cmd += ["-ss", f"{audio.start:.6f}", "-t", f"{audio.duration:.6f}", "-i", str(audio.path),
+                    "-map", "0:v:0", "-map", "1:a:0", "-af", f"apad=whole_dur={audio.duration:.6f}",
+                    "-c:a", "aac", "-b:a", "192k"]
+        cmd += ["-c:v", "copy", "-video_track_timescale", str(fps.numerator), "-map_metadata", "-1",
+                "-fflags", "+bitexact", "-movflags", "+faststart"]
+        if comment is not None:
+            cmd += ["-metadata", f"comment={comment}"]
+        cmd += ["-f", "mp4", str(tmp)]
+        try:
+            run = subprocess.run(cmd, capture_output=True, text=True)
+            if run.returncode != 0:
+                lines = [line for line in run.stderr.splitlines() if line.strip()]
+                raise EncoderError(f"ffmpeg failed to join the segments of {str(target)!r}: "
+                                   f"{lines[-1] if lines else 'no message'}")
+            os.chmod(tmp, 0o666 & ~UMASK)
+            os.replace(tmp, target)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+
+def read_comment(path: Path) -> str | None:
+    """The ``comment`` in a video file's metadata, or ``None`` (no comment, or not a readable video)."""
+    run = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path),
+                          "-f", "ffmetadata", "-"], capture_output=True, text=True, errors="replace")
+    for line in run.stdout.splitlines():
+        if line.startswith("comment="):
+            return line[len("comment="):]
+    return None
