@@ -8,6 +8,7 @@ generator and the encoder overlap; at most ``QUEUED_BATCHES`` batches wait, so m
 from __future__ import annotations
 
 import shutil
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -147,13 +148,23 @@ def write_video(plan: RenderPlan, first: int = 0, end: int | None = None, *, sty
     drawn = 0
     if progress is not None:
         progress(total - sum(hi - lo for lo, hi in todo), total, "Rendering")
-    for lo, hi in todo:
-        offset = total - sum(b - a for a, b in todo) + drawn
-        report = None if progress is None else _shifted(progress, offset, total)
-        frames = None if partial_dir is None else (partial_dir, first, digits)
-        _write_segment(plan, lo, hi, manifest.segment_path(lo), style, frames, report)
-        manifest.record(lo, hi)
-        drawn += hi - lo
+    # Each segment's encoder finishes (flushes, is renamed into place and recorded) on a worker while the next
+    # segment is drawn, so the generator does not wait at every boundary.
+    with ThreadPoolExecutor(1) as finisher:
+        finishing: Future | None = None
+        try:
+            for lo, hi in todo:
+                offset = total - sum(b - a for a, b in todo) + drawn
+                report = None if progress is None else _shifted(progress, offset, total)
+                frames = None if partial_dir is None else (partial_dir, first, digits)
+                segment = _write_segment(plan, lo, hi, manifest.segment_path(lo), style, frames, report)
+                if finishing is not None:
+                    finishing.result()
+                finishing = finisher.submit(_finish_segment, segment, manifest, lo, hi)
+                drawn += hi - lo
+        finally:
+            if finishing is not None:
+                finishing.result()
     join_segments([manifest.segment_path(lo) for lo, _ in windows], target, fps, audio, comment=stamp(key))
     if partial_dir is not None:
         shutil.rmtree(frames_dir, ignore_errors=True)
@@ -167,11 +178,18 @@ def _shifted(progress: Progress, offset: int, total: int) -> Progress:
     return lambda done, _, what: progress(offset + done, total, what)
 
 
+def _finish_segment(segment: ExitStack, manifest: Manifest, lo: int, hi: int) -> None:
+    segment.close()
+    manifest.record(lo, hi)
+
+
 def _write_segment(plan: RenderPlan, lo: int, hi: int, path, style: Style | None,
-                   frames: tuple | None, progress: Progress | None) -> None:
-    """Frames ``[lo, hi)`` encoded into the segment file ``path`` (whole or not at all); with ``frames`` =
-    (folder, first, digits), also saved as numbered PNGs there."""
-    with ExitStack() as stack:
+                   frames: tuple | None, progress: Progress | None) -> ExitStack:
+    """Frames ``[lo, hi)`` sent to the encoder of the segment file ``path``; returns its writer, still open:
+    closing it finishes the file (whole, or on an error not at all). With ``frames`` = (folder, first, digits),
+    the frames are also saved as numbered PNGs there."""
+    stack = ExitStack()
+    try:
         writers: list[VideoWriter] = []
 
         def sink(index: int, frame: np.ndarray) -> None:
@@ -185,6 +203,10 @@ def _write_segment(plan: RenderPlan, lo: int, hi: int, path, style: Style | None
             writers[0].write(frame)
 
         render_window(plan, lo, hi, sink, style=style, progress=progress)
+    except BaseException:
+        stack.__exit__(*sys.exc_info())  # the partial segment is discarded
+        raise
+    return stack
 
 
 class TqdmProgress:
