@@ -147,3 +147,31 @@ def test_a_random_seed_is_kept_by_the_render_that_resumes_it(song, tmp_path):
     result = render(song, out, Counting(), seed=None)
     assert DRAWN["frames"] == 48 - 16
     assert render(song, tmp_path / "again.mp4", Counting(), seed=result.seed).file.read_bytes() == out.read_bytes()
+
+
+def shade(level):
+    """A style function whose picture depends on a value it closes over."""
+    def style(noise_batch, class_batch):
+        return counting(noise_batch, class_batch) // level
+    return style
+
+
+def test_a_function_that_sees_other_values_is_another_style(song, tmp_path):
+    out = tmp_path / "out.mp4"
+    Counting(crash_after=20)
+    with pytest.raises(Crash):
+        render(song, out, shade(1))
+    Counting()
+    render(song, out, shade(2))
+    assert DRAWN["frames"] == 48
+
+
+def test_a_finished_video_is_drawn_again_when_its_audio_changed(song, tmp_path):
+    import shutil
+
+    out, voice = tmp_path / "out.mp4", tmp_path / "voice.wav"
+    shutil.copy(song, voice)
+    render(song, out, Counting(), output_audio=voice)
+    assert render(song, out, Counting(), output_audio=voice).frames == 0
+    voice.write_bytes(voice.read_bytes()[:-2000])  # the same name, other sound
+    assert render(song, out, Counting(), output_audio=voice).frames == 48

@@ -30,6 +30,8 @@ from .video import PINNED_ENCODER, read_comment
 SEGMENT_SECONDS = 10.0
 MANIFEST_VERSION = 1
 _log = logging.getLogger("lucidsonicdreams")
+# Globals whose text is their value: those a style or effect function reads count in its identity.
+_PLAIN = (int, float, str, bytes, bool, tuple, type(None))
 
 
 def frame_rate(fps: float) -> Fraction:
@@ -65,6 +67,7 @@ def render_key(plan: RenderPlan, first: int, end: int, seconds: float | None = N
                  str(frame_rate(plan.fps)), style, plan.style_seed, plan.seed, plan.start, plan.length,
                  repr(plan.options), plan.output.size, plan.output.batch_size, plan.class_order):
         digest.update(repr(part).encode() + b"\0")
+    digest.update(file_sha256(Path(plan.audio)).encode())  # the sound muxed in (output_audio may be any file)
     for array in (plan.noise, plan.classes, *(fx.amplitude for fx in plan.effects)):
         digest.update(np.ascontiguousarray(array).tobytes())
     for fx in plan.effects:
@@ -97,13 +100,21 @@ def _style_identity(plan: RenderPlan) -> str | None:
 
 
 def _function_identity(func: object) -> str | None:
-    """A function's module, name and compiled code (the same source gives the same identity), or ``None`` for
-    another callable (an object whose state, unseen here, may change what it draws)."""
+    """A function's module, name, compiled code and the values it sees (defaults, closure, simple globals): the
+    same source with the same values gives the same identity. ``None`` for another callable (an object whose
+    state, unseen here, may change what it draws), or where a value it sees has no stable text."""
     code = getattr(func, "__code__", None)
     if code is None:
         return None
+    seen = [getattr(func, "__defaults__", None), getattr(func, "__kwdefaults__", None),
+            [cell.cell_contents for cell in (getattr(func, "__closure__", None) or ())],
+            {name: value for name, value in getattr(func, "__globals__", {}).items()
+             if name in code.co_names and isinstance(value, _PLAIN)}]
+    text = repr(seen)
+    if " at 0x" in text:  # an object shown by its address: not the same from one run to the next
+        return None
     try:
-        body = pickle.dumps((code.co_code, code.co_consts, code.co_names))
+        body = pickle.dumps((code.co_code, code.co_consts, code.co_names, text))
     except (pickle.PicklingError, TypeError):
         return None
     return f"{func.__module__}.{func.__qualname__} {hashlib.sha256(body).hexdigest()}"
