@@ -97,10 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    render = commands.add_parser("render", help="render a music video from a song",
-                                 description="Render a music video from a song.")
-    render.add_argument("song", help="audio file: wav, mp3, ogg, flac, m4a, ...")
-    render.add_argument("-o", "--output", dest="file_name", help="video file to write (default: SONG.mp4 here)")
+    render = commands.add_parser("render", help="render a music video from a song (or an album of them)",
+                                 description="Render a music video from a song; give several songs and a folder "
+                                             "(-o out/) to render an album, one video per song.")
+    render.add_argument("songs", nargs="+", metavar="SONG", help="audio file: wav, mp3, ogg, flac, m4a, ...")
+    render.add_argument("-o", "--output", dest="file_name",
+                        help="video file to write (default: SONG.mp4 here); with several songs, the folder for "
+                             "their videos (SONG.mp4 each)")
     render.add_argument("--style", default=DEFAULT_STYLE,
                         help=f"style name from `lucidsonicdreams styles`, a StyleGAN .pkl file, or with --prompt a "
                              f"diffusion model: catalog name, hub id, diffusers folder or .safetensors file (default: "
@@ -266,23 +269,46 @@ def _default_output(song: Path) -> str:
 
 
 def _render(args: argparse.Namespace) -> int:
-    file_name = args.file_name or _default_output(Path(args.song))
+    songs = [validation.audio_file("song", song) for song in args.songs]
     stems = {stem: getattr(args, stem) for stem in _STEMS}
+    outputs = _album_outputs(songs, args) if len(songs) > 1 else [args.file_name or _default_output(songs[0])]
     render = _render_kwargs(args)
     # Every input checked before the style is built: a model can take minutes to download and load.
-    job = arguments.parse(file_name, **render)
-    validation.audio_file("song", args.song)
+    jobs = [arguments.parse(output, **render) for output in outputs]
     for stem, path in stems.items():
         validation.audio_file(stem, path, optional=True)
     plot = args.plot_signals
     if plot is not None:
         validation.output_file("--plot-signals", plot, ".png", "signals.png")
-    dream = LucidSonicDream(args.song, style=_style(args), device=args.device, **stems)
-    result = dream.render(job)
-    print(f"wrote {result.file} (seed {result.seed})")
-    if plot is not None:
-        print(f"wrote {dream.plot_signals(plot)}")
+    style = _style(args)
+    for song, job in zip(songs, jobs):
+        dream = LucidSonicDream(song, style=style, device=args.device, **stems)
+        result = dream.render(job)
+        print(f"wrote {result.file} (seed {result.seed})")
+        if plot is not None:
+            print(f"wrote {dream.plot_signals(plot)}")
     return 0
+
+
+def _album_outputs(songs: list[Path], args: argparse.Namespace) -> list[Path]:
+    """One video per song, ``SONG.mp4`` in the ``-o`` folder (made if missing): what an album render writes."""
+    given = [f"--{stem.replace('_', '-')}" for stem in _STEMS if getattr(args, stem)]
+    if args.plot_signals:
+        given.append("--plot-signals")
+    if given:
+        raise ValueError(f"{given[0]} belongs to one song; render the songs one at a time to use it")
+    if not args.file_name:
+        raise ValueError("several songs need -o FOLDER for their videos (one SONG.mp4 each)")
+    folder = Path(args.file_name).expanduser()
+    if folder.suffix.lower() == ".mp4" or folder.is_file():
+        raise ValueError(f"-o {args.file_name!r}: several songs make several videos; give a folder")
+    stems = [song.stem for song in songs]
+    twice = sorted({stem for stem in stems if stems.count(stem) > 1})
+    if twice:
+        raise ValueError(f"two songs are named {twice[0]!r}: their videos would be one file; rename one")
+    validation.existing_folder("-o", folder)
+    folder.mkdir(exist_ok=True)
+    return [folder / f"{stem}.mp4" for stem in stems]
 
 
 def _style(args: argparse.Namespace) -> object:

@@ -57,7 +57,7 @@ def test_the_command_line_options_and_help_are_the_declaration():
         assert " ".join(argument.help.split()[:4]) in " ".join(text.split())  # shown by --help
     # No render option that the declaration does not know (besides the song, style and stem options).
     extra = {a.dest for a in render._actions} - set(BY_NAME)
-    assert extra == {"help", "song", "file_name", "style", "prompts", "negative_prompt", "steps", "guidance_scale",
+    assert extra == {"help", "songs", "file_name", "style", "prompts", "negative_prompt", "steps", "guidance_scale",
                      "device", "pulse_audio", "motion_audio", "class_audio", "contrast_audio", "flash_audio",
                      "plot_signals"}
 

@@ -89,3 +89,43 @@ def test_console_script_help_runs():
     proc = subprocess.run([sys.executable, "-m", "lucidsonicdreams", "render", "--help"], capture_output=True,
                           text=True)
     assert proc.returncode == 0 and "--pulse-react" in proc.stdout and "--class-audio" in proc.stdout
+
+
+def test_several_songs_render_an_album_into_a_folder(song, tmp_path, capsys):
+    import shutil
+
+    other = tmp_path / "b-side.wav"
+    shutil.copy(song, other)
+    out = tmp_path / "album"
+    code = main(["render", str(song), str(other), "-o", str(out), "--duration", "1", "--fps", "10",
+                 "--resolution", "16", "--seed", "4"])
+    assert code == 0, capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["b-side.mp4", "song.mp4"]
+    assert len(probe(out / "b-side.mp4")["frames"]) == 10
+    assert capsys.readouterr().out.count("wrote") == 2
+
+
+@pytest.mark.parametrize("extra, words", [
+    ([], "-o FOLDER"),
+    (["-o", "album.mp4"], "give a folder"),
+    (["-o", "missing/album"], "does not exist"),
+    (["-o", "album", "--plot-signals", "s.png"], "--plot-signals belongs to one song"),
+    (["-o", "album", "--fps", "0"], "fps"),
+])
+def test_an_album_is_refused_before_anything_renders(song, tmp_path, monkeypatch, capsys, extra, words):
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    other = shutil.copy(song, tmp_path / "other.wav")
+    assert main(["render", str(song), str(other), *extra]) == 2
+    assert words in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*.mp4"))
+
+
+def test_two_songs_of_one_name_are_refused(song, tmp_path, capsys):
+    import shutil
+
+    (tmp_path / "cd2").mkdir()
+    twin = shutil.copy(song, tmp_path / "cd2" / song.name)
+    assert main(["render", str(song), str(twin), "-o", str(tmp_path / "album")]) == 2
+    assert "rename one" in capsys.readouterr().err
