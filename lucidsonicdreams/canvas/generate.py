@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import torch
 from PIL import Image
 
+from ..render.loop import reporting
+from ..render.plan import Progress
 from ..spectrogram import auffusion
 from ..utils.device import resolve_device
 from .denoise import initial_latents, joint_denoise
@@ -24,8 +24,6 @@ from .settings import (
     WIDTH,
     CanvasSettings,
 )
-
-Progress = Callable[[int, "int | None", str], object]
 
 
 def images_that_sound(
@@ -67,7 +65,7 @@ def images_that_sound(
         audio_guidance=audio_guidance, image_start_step=image_start_step,
         negative_image_prompt=negative_image_prompt, negative_audio_prompt=negative_audio_prompt, seed=seed,
         width=width, height=height, num_images=num_images)
-    if progress is not None and not callable(progress):
+    if progress is not None and not callable(progress):  # reporting() checks it too, but only after loading
         raise TypeError(f"progress must be a function progress(done, total, what), got {type(progress).__name__}")
     sources = check_model("image_model", image_model), check_model("audio_model", audio_model)
     chosen = resolve_device(device)
@@ -85,16 +83,18 @@ def make_canvases(settings: CanvasSettings, image_source: object, audio_source: 
     embeddings = (image.embed(settings.image_prompt, settings.negative_image_prompt),
                   audio.embed(settings.audio_prompt, settings.negative_audio_prompt))
     total = settings.steps * settings.num_images
-    bar = _Steps(progress, total)
-    try:
+    with reporting(progress) as report:
+        steps = iter(range(1, total + 1))  # every candidate's steps, counted as one task
+
+        def step_done() -> None:
+            report(next(steps), total, "Denoising")
+
         results = []
         for seed in settings.candidate_seeds():
             latents = joint_denoise(image, audio, settings, initial_latents(seed, settings.height, settings.width),
-                                    embeddings, bar.step)
+                                    embeddings, step_done)
             results.append(read_canvas(latents, image, audio, seed))
         return results
-    finally:
-        bar.close()
 
 
 def _check_pair(image: Denoiser, audio: Denoiser, settings: CanvasSettings) -> None:
@@ -131,26 +131,3 @@ def read_canvas(latents: torch.Tensor, image: Denoiser, audio: Denoiser, seed: i
 def _to_pil(pixels: torch.Tensor) -> Image.Image:
     """A (3, H, W) float image in [0, 1] as an 8-bit RGB PIL image, rounded (as diffusers' numpy_to_pil)."""
     return Image.fromarray((pixels.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
-
-
-class _Steps:
-    """Denoising steps done, reported to ``progress`` or a tqdm bar."""
-
-    def __init__(self, progress: Progress | None, total: int) -> None:
-        self.progress, self.total, self.done = progress, total, 0
-        self.bar = None
-        if progress is None:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, desc="Denoising", unit="step")
-
-    def step(self) -> None:
-        self.done += 1
-        if self.bar is not None:
-            self.bar.update(1)
-        else:
-            self.progress(self.done, self.total, "Denoising")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()

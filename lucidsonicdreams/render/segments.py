@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,18 @@ MANIFEST_VERSION = 1
 _log = logging.getLogger("lucidsonicdreams")
 # Globals whose text is their value: those a style or effect function reads count in its identity.
 _PLAIN = (int, float, str, bytes, bool, tuple, type(None))
+
+
+def content_hash(path: Path) -> str:
+    """The sha256 of an input file (a song, a stem, a style pickle), read once per process while the file stays
+    the same: a render's two keys and every preview of it would otherwise read a 300 MB pickle each time."""
+    stat = Path(path).stat()
+    return _content_hash(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _content_hash(path: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(Path(path))
 
 
 def frame_rate(fps: float) -> Fraction:
@@ -67,7 +80,7 @@ def render_key(plan: RenderPlan, first: int, end: int, seconds: float | None = N
                  str(frame_rate(plan.fps)), style, plan.style_seed, plan.seed, plan.start, plan.length,
                  repr(plan.options), plan.output.size, plan.output.batch_size, plan.class_order):
         digest.update(repr(part).encode() + b"\0")
-    digest.update(file_sha256(Path(plan.audio)).encode())  # the sound muxed in (output_audio may be any file)
+    digest.update(content_hash(plan.audio).encode())  # the sound muxed in (output_audio may be any file)
     for array in (plan.noise, plan.classes, *(fx.amplitude for fx in plan.effects)):
         digest.update(np.ascontiguousarray(array).tobytes())
     for fx in plan.effects:
@@ -93,7 +106,7 @@ def _style_identity(plan: RenderPlan) -> str | None:
     if source.kind == "object":
         return None
     if source.kind == "file":
-        return f"file {file_sha256(Path(source.value))}"
+        return f"file {content_hash(source.value)}"
     if source.kind == "function":
         return _function_identity(source.value)
     return source.describe()
@@ -126,7 +139,7 @@ def settings_key(values: dict, inputs: Iterable[Path | None], style: str, frames
     digest = hashlib.sha256(repr((__version__, sorted((k, repr(v)) for k, v in values.items()
                                                       if k not in ("seed", "resume")), style, frames)).encode())
     for path in inputs:
-        digest.update(b"-" if path is None else file_sha256(Path(path)).encode())
+        digest.update(b"-" if path is None else content_hash(path).encode())
     return digest.hexdigest()
 
 
