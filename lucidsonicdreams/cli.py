@@ -271,8 +271,8 @@ def _default_output(song: Path) -> str:
 def _render(args: argparse.Namespace) -> int:
     songs = [validation.audio_file("song", song) for song in args.songs]
     stems = {stem: getattr(args, stem) for stem in _STEMS}
-    outputs = _album_outputs(songs, args) if len(songs) > 1 else [args.file_name or _default_output(songs[0])]
     render = _render_kwargs(args)
+    outputs = _album_outputs(songs, args, render) if len(songs) > 1 else [args.file_name or _default_output(songs[0])]
     # Every input checked before the style is built: a model can take minutes to download and load.
     jobs = [arguments.parse(output, **render) for output in outputs]
     for stem, path in stems.items():
@@ -290,8 +290,9 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _album_outputs(songs: list[Path], args: argparse.Namespace) -> list[Path]:
-    """One video per song, ``SONG.mp4`` in the ``-o`` folder (made if missing): what an album render writes."""
+def _album_outputs(songs: list[Path], args: argparse.Namespace, render: dict) -> list[Path]:
+    """One video per song, ``SONG.mp4`` in the ``-o`` folder (made, once every option has passed its check, if
+    missing): what an album render writes."""
     given = [f"--{stem.replace('_', '-')}" for stem in _STEMS if getattr(args, stem)]
     if args.plot_signals:
         given.append("--plot-signals")
@@ -307,6 +308,7 @@ def _album_outputs(songs: list[Path], args: argparse.Namespace) -> list[Path]:
     if twice:
         raise ValueError(f"two songs are named {twice[0]!r}: their videos would be one file; rename one")
     validation.existing_folder("-o", folder)
+    arguments.parse(folder.parent / "album.mp4", **render)  # the options, checked before the folder is made
     folder.mkdir(exist_ok=True)
     return [folder / f"{stem}.mp4" for stem in stems]
 

@@ -119,7 +119,7 @@ def test_an_album_is_refused_before_anything_renders(song, tmp_path, monkeypatch
     other = shutil.copy(song, tmp_path / "other.wav")
     assert main(["render", str(song), str(other), *extra]) == 2
     assert words in capsys.readouterr().err
-    assert not list(tmp_path.rglob("*.mp4"))
+    assert not list(tmp_path.rglob("*.mp4")) and not (tmp_path / "album").exists()
 
 
 def test_two_songs_of_one_name_are_refused(song, tmp_path, capsys):
