@@ -36,7 +36,7 @@ setup(
     extras_require={
         "diffusion": DIFFUSION,
         "ui": UI,
-        "test": ["pytest>=7", "av>=11", "ruff>=0.4", "nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6", "gradio_client",
+        "test": ["pytest>=7", "pytest-timeout>=2.1", "av>=11", "ruff>=0.4", "nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6", "gradio_client",
                  "playwright>=1.40", *DIFFUSION, *UI],
     },
     entry_points={"console_scripts": ["lucidsonicdreams=lucidsonicdreams.cli:main"]},

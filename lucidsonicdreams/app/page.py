@@ -71,7 +71,8 @@ def build_page(app: App):
     except ImportError:
         raise ImportError("the web app needs Gradio: pip install 'lucidsonicdreams[ui]'") from None
 
-    with gr.Blocks(title="Lucid Sonic Dreams") as page:
+    # No telemetry: a local tool has no business calling out (and on a closed network each call only waits).
+    with gr.Blocks(title="Lucid Sonic Dreams", analytics_enabled=False) as page:
         gr.Markdown("# Lucid Sonic Dreams\nDrop a song, press **Preview** to try settings on a few seconds, then "
                     "**Render** the whole video.")
         with gr.Row():
