@@ -6,6 +6,8 @@ from setuptools import find_packages, setup
 DIFFUSION = ["diffusers>=0.30", "transformers>=4.40"]
 # The web app (lucidsonicdreams ui).
 UI = ["gradio>=5"]
+# Renders spread over several GPUs or machines (workers=N, ray_address=).
+RAY = ["ray>=2.9"]
 
 setup(
     name="lucidsonicdreams",
@@ -36,8 +38,9 @@ setup(
     extras_require={
         "diffusion": DIFFUSION,
         "ui": UI,
+        "ray": RAY,
         "test": ["pytest>=7", "pytest-timeout>=2.1", "av>=11", "ruff>=0.4", "nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6", "gradio_client",
-                 "playwright>=1.40", *DIFFUSION, *UI],
+                 "playwright>=1.40", *DIFFUSION, *UI, *RAY],
     },
     entry_points={"console_scripts": ["lucidsonicdreams=lucidsonicdreams.cli:main"]},
 )

@@ -32,7 +32,7 @@ def main() -> None:
         dream = LucidSonicDream(song, style="cppn")
         settings = {"fps": args.fps, "resolution": args.resolution, "seed": 3, "batch_size": 8, "resume": False,
                     "progress": lambda *a: None}
-        dream.hallucinate(Path(tmp) / "warm.mp4", duration=5, **settings)  # analysis and style loaded once
+        dream.plan(Path(tmp) / "warm.mp4", **settings)  # the whole song analysed, and the style loaded, once
         times: dict[str, list[float]] = {"10 s segments": [], "one segment": []}
         pair = [("10 s segments", 10.0), ("one segment", 3600.0)]
         for run in range(args.runs):

@@ -13,7 +13,14 @@ from .catalog.download import download_style
 from .catalog.entries import show_styles
 from .dream import LucidSonicDream
 from .effects import EffectsGenerator, contrast_effect, flash_effect
-from .errors import AudioDecodeError, DownloadError, EncoderError, LucidSonicDreamsError, ModelFileError
+from .errors import (
+    AudioDecodeError,
+    DownloadError,
+    EncoderError,
+    LucidSonicDreamsError,
+    ModelFileError,
+    WorkerError,
+)
 from .models.loader import load_network
 from .render.loop import render_window, write_video
 from .render.plan import RenderPlan, RenderResult
@@ -37,6 +44,7 @@ __all__ = [
     "RenderResult",
     "SoundImage",
     "Style",
+    "WorkerError",
     "audio_to_image",
     "contrast_effect",
     "download_style",

@@ -18,7 +18,7 @@ from .audio.demo import write_demo_song
 from .canvas import images_that_sound
 from .canvas.result import numbered
 from .catalog.entries import show_styles
-from .dream import LucidSonicDream
+from .dream import LucidSonicDream, render_album
 from .errors import USER_ERRORS
 from .render import arguments
 from .render.arguments import ARGUMENTS
@@ -75,6 +75,7 @@ _CLI_FORMS = {
     "ints": {"type": int, "nargs": "+", "metavar": "N"},
     "numbers": {"type": _number, "nargs": "+", "metavar": "N"},
     "file": {"metavar": "FILE"},
+    "address": {"metavar": "ADDRESS"},
 }
 
 
@@ -281,12 +282,16 @@ def _render(args: argparse.Namespace) -> int:
     if plot is not None:
         validation.output_file("--plot-signals", plot, ".png", "signals.png")
     style = _style(args)
-    for song, job in zip(songs, jobs):
-        dream = LucidSonicDream(song, style=style, device=args.device, **stems)
-        result = dream.render(job)
-        print(f"wrote {result.file} (seed {result.seed})")
-        if plot is not None:
-            print(f"wrote {dream.plot_signals(plot)}")
+    if len(songs) > 1:
+        dreams = [LucidSonicDream(song, style=style, device=args.device) for song in songs]
+        for result in render_album(list(zip(dreams, jobs))):
+            print(f"wrote {result.file} (seed {result.seed})")
+        return 0
+    dream = LucidSonicDream(songs[0], style=style, device=args.device, **stems)
+    result = dream.render(jobs[0])
+    print(f"wrote {result.file} (seed {result.seed})")
+    if plot is not None:
+        print(f"wrote {dream.plot_signals(plot)}")
     return 0
 
 

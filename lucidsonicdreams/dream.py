@@ -24,6 +24,7 @@ from .render.loop import QUEUED_BATCHES, keep_style, reporting, write_video
 from .render.plan import PlannedEffect, Progress, RenderPlan, RenderResult, frame_window
 from .render.plot import plot_signals
 from .render.segments import settings_key, stored_seed
+from .render.workers import drawing
 from .style.base import RenderOptions, Style
 from .style.resolve import DEFAULT_STYLE, load_style, resolve_style
 from .utils import checks as validation
@@ -123,6 +124,8 @@ class LucidSonicDream:
         save_frames: bool = False,
         segment_seconds: float = 10.0,
         resume: bool = True,
+        workers: int = 1,
+        ray_address: str | None = None,
         batch_size: int = 1,
         speed_fpm: float = 12,
         pulse_percussive: bool = True,
@@ -168,9 +171,13 @@ class LucidSonicDream:
         and the web app do before building the style), all of it or ``window = (at, seconds)``: ``seconds`` from
         song time ``at`` (``None``: the start)."""
         started = time.perf_counter()
-        with reporting(progress) as report:
+        # Ray workers, where asked for, are reached (and their GPUs counted) before the audio is analysed.
+        with reporting(progress) as report, drawing(settings.output) as workers:
             plan, signals, (first, end) = self._plan(settings, report, window)
-            frames = write_video(plan, first, end, style=self._load_style(plan.style_seed), progress=report)
+            if workers is None:
+                frames = write_video(plan, first, end, style=self._load_style(plan.style_seed), progress=report)
+            else:
+                [frames] = workers.write_videos([(plan, first, end)], report)
         return RenderResult(settings.output.file, plan.seed, signals, frames, time.perf_counter() - started)
 
     def plan(self, file_name: str | Path, *, progress: Progress | None = None, **settings) -> RenderPlan:
@@ -300,3 +307,23 @@ class LucidSonicDream:
         """A stem is used whole; the song's part follows the ``*_percussive`` and ``*_harmonic`` flags."""
         return (stem, "full") if stem else (None, choose_part(percussive, harmonic))
 
+
+def render_album(renders: list[tuple[LucidSonicDream, arguments.RenderSettings]], *,
+                 progress: Progress | None = None) -> list[RenderResult]:
+    """Render several songs' videos, each with its settings: one after another, or, where the settings ask for
+    Ray workers (all alike), with every song's segments in one queue that the workers share."""
+    output = renders[0][1].output
+    if any((s.output.workers, s.output.ray_address) != (output.workers, output.ray_address) for _, s in renders):
+        raise ValueError("the songs of an album are drawn on the same workers: give them one workers/ray_address")
+    started = time.perf_counter()
+    with reporting(progress) as report, drawing(output) as workers:
+        if workers is None:
+            return [dream.render(settings, progress=report) for dream, settings in renders]
+        planned = []
+        for dream, settings in renders:
+            planned.append(dream._plan(settings, report, None))
+            dream._style = None  # the workers draw: the songs' copies of the style need not stay loaded here
+        frames = workers.write_videos([(plan, first, end) for plan, _, (first, end) in planned], report)
+    seconds = time.perf_counter() - started
+    return [RenderResult(plan.output.file, plan.seed, signals, count, seconds)
+            for (plan, signals, _), count in zip(planned, frames)]

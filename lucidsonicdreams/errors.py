@@ -28,5 +28,9 @@ class EncoderError(LucidSonicDreamsError):
     """ffmpeg failed while writing the video."""
 
 
+class WorkerError(LucidSonicDreamsError):
+    """A Ray worker failed to draw a segment, or was lost more often than it is restarted."""
+
+
 # What a user's own input or setup can cause: reported as one line (the CLI, the web app), never as a traceback.
 USER_ERRORS = (ValueError, TypeError, OSError, MemoryError, ImportError, LucidSonicDreamsError)

@@ -8,6 +8,7 @@ anything slow) and groups them by the stage they drive.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,33 @@ def _seed(name: str, value: object, earlier: dict) -> int | None:
     return None if value is None else validation.number(name, value, low=0, high=2**63 - 1, integer=True)
 
 
+def _workers(name: str, value: object, earlier: dict) -> int:
+    workers = validation.number(name, value, low=1, high=4096, integer=True)
+    if workers > 1:
+        _check_ray(name, earlier)
+    return workers
+
+
+def _ray_address(name: str, value: object, earlier: dict) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a Ray cluster's address (HOST:PORT, ray://HOST:10001 or 'auto'), got "
+                         f"{value!r}")
+    _check_ray(name, earlier)
+    return value.strip()
+
+
+def _check_ray(name: str, earlier: dict) -> None:
+    """What drawing on Ray workers needs, checked before anything is loaded."""
+    if earlier["save_frames"]:
+        raise ValueError(f"save_frames keeps every frame as a file where it is drawn, so it does not go with {name}: "
+                         "render with workers=1, or take the frames from the video (ffmpeg -i video.mp4 %06d.png)")
+    if importlib.util.find_spec("ray") is None:
+        raise ImportError(f"{name} spreads the render over Ray workers, and Ray is not installed: "
+                          "pip install 'lucidsonicdreams[ray]'")
+
+
 def _slider(label: str, high: float = 2, **kw) -> Control:
     return Control("slider", label, minimum=0, maximum=high, step=0.05, **kw)
 
@@ -102,6 +130,11 @@ ARGUMENTS: tuple[Argument, ...] = (
              "render that dies resumes from its last whole segment", "output", "segment_seconds"),
     Argument("resume", True, _flag, "render only the segments that an unfinished render of the same settings to "
              "the same file left missing (False: start over)", "output", "resume", cli="flag"),
+    Argument("workers", 1, _workers, "draw the segments on this many Ray workers at once, one per GPU (on a "
+             "CPU-only cluster, one per CPU); the video is the same bytes as with 1", "output", "workers"),
+    Argument("ray_address", None, _ray_address, "the Ray cluster to draw on (HOST:PORT, ray://HOST:10001 or 'auto'; "
+             "default: a Ray started in this process, or a local one when workers > 1)", "output", "ray_address",
+             cli="address"),
     Argument("batch_size", 1, _number(low=1, integer=True), "frames generated per batch", "output", "batch_size",
              app=Control("number", "Batch size", minimum=1, precision=0, default=4,
                          why="a batch of 4 keeps a GPU busy; the library keeps 0.4's 1")),
@@ -183,6 +216,8 @@ class Output:
     save_frames: bool
     segment_seconds: float
     resume: bool
+    workers: int
+    ray_address: str | None
     batch_size: int
     seed: int | None
 

@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -113,6 +115,68 @@ def render_window(plan: RenderPlan, first: int, end: int, sink: Sink, *, style: 
     return total
 
 
+@dataclass
+class VideoJob:
+    """One video's render in segments: the windows still to draw, and what finishing it needs."""
+
+    plan: RenderPlan
+    first: int
+    end: int
+    key: str | None
+    manifest: Manifest
+    windows: list[tuple[int, int]]
+    todo: list[tuple[int, int]]
+    audio: AudioTrack
+    frames_dir: Path | None  # save_frames: where the PNGs end up; they are drawn into partial_dir meanwhile
+    partial_dir: Path | None
+
+    @property
+    def total(self) -> int:
+        return self.end - self.first
+
+    @property
+    def done_before(self) -> int:
+        """Frames that an earlier, unfinished run of this render left done."""
+        return self.total - sum(hi - lo for lo, hi in self.todo)
+
+
+def open_video(plan: RenderPlan, first: int = 0, end: int | None = None, *,
+               resume: bool | None = None) -> VideoJob | None:
+    """The segments of ``[first, end)`` still to draw into ``plan.output.file`` (with ``resume``, those an
+    unfinished run of the same render left missing); ``None`` when this very render is there already, whole."""
+    resume = plan.output.resume if resume is None else resume
+    seconds = plan.output.segment_seconds
+    end = plan.n_frames if end is None else end
+    whole = (first, end) == (0, plan.n_frames)
+    audio = AudioTrack(plan.audio, plan.start + first / plan.fps, plan.length if whole else (end - first) / plan.fps)
+    target = plan.output.file
+    key = render_key(plan, first, end, seconds)
+    frames_dir = target.with_name(target.stem + "_frames") if plan.output.save_frames else None
+    if resume and is_rendered(target, key) and (frames_dir is None or frames_dir.is_dir()):
+        return None
+    manifest = Manifest.open(target, key, resume=resume, seed=plan.seed, settings=plan.settings_key)
+    windows = segment_windows(first, end, plan.fps, seconds)
+    todo = [(lo, hi) for lo, hi in windows if not manifest.is_done(lo, hi)]
+    partial_dir = target.with_name(f".{target.stem}_frames.part") if frames_dir is not None else None
+    if partial_dir is not None and (len(todo) == len(windows) or not partial_dir.is_dir()):
+        if len(todo) < len(windows):  # the frames of the segments done are gone: draw them again
+            todo = windows
+        shutil.rmtree(partial_dir, ignore_errors=True)
+        partial_dir.mkdir()
+    return VideoJob(plan, first, end, key, manifest, windows, todo, audio, frames_dir, partial_dir)
+
+
+def finish_video(job: VideoJob) -> None:
+    """Join the segments of a job whose windows are all drawn into its file, and move its frames into place."""
+    manifest, target = job.manifest, job.plan.output.file
+    join_segments([manifest.segment_path(lo) for lo, _ in job.windows], target, frame_rate(job.plan.fps), job.audio,
+                  comment=stamp(job.key))
+    if job.partial_dir is not None:
+        shutil.rmtree(job.frames_dir, ignore_errors=True)
+        job.partial_dir.rename(job.frames_dir)
+    manifest.remove()
+
+
 def write_video(plan: RenderPlan, first: int = 0, end: int | None = None, *, style: Style | None = None,
                 progress: Progress | None = None, resume: bool | None = None) -> int:
     """Draw frames ``[first, end)`` (default: all) into ``plan.output.file`` with their audio, and with
@@ -123,58 +187,49 @@ def write_video(plan: RenderPlan, first: int = 0, end: int | None = None, *, sty
     missing (``resume=False``, or the plan's ``resume=False``, starts over). Nothing half-written is left at the
     file or the frames folder.
     """
-    resume = plan.output.resume if resume is None else resume
-    seconds = plan.output.segment_seconds
-    end = plan.n_frames if end is None else end
-    out, fps = plan.output, frame_rate(plan.fps)
-    whole = (first, end) == (0, plan.n_frames)
-    audio = AudioTrack(plan.audio, plan.start + first / plan.fps, plan.length if whole else (end - first) / plan.fps)
-    target = out.file
-    key = render_key(plan, first, end, seconds)
-    frames_dir = target.with_name(target.stem + "_frames") if out.save_frames else None
-    if resume and is_rendered(target, key) and (frames_dir is None or frames_dir.is_dir()):
+    job = open_video(plan, first, end, resume=resume)
+    if job is None:
         return 0  # this very render is there already, whole
-    manifest = Manifest.open(target, key, resume=resume, seed=plan.seed, settings=plan.settings_key)
-    windows = segment_windows(first, end, plan.fps, seconds)
-    todo = [(lo, hi) for lo, hi in windows if not manifest.is_done(lo, hi)]
-    digits = len(str(end - first - 1))
-    partial_dir = target.with_name(f".{target.stem}_frames.part") if out.save_frames else None
-    if partial_dir is not None and (len(todo) == len(windows) or not partial_dir.is_dir()):
-        if len(todo) < len(windows):  # the frames of the segments done are gone: draw them again
-            todo = windows
-        shutil.rmtree(partial_dir, ignore_errors=True)
-        partial_dir.mkdir()
-    total = end - first
-    drawn = 0
+    total, drawn = job.total, 0
     if progress is not None:
-        progress(total - sum(hi - lo for lo, hi in todo), total, "Rendering")
+        progress(job.done_before, total, "Rendering")
+    frames = None if job.partial_dir is None else (job.partial_dir, job.first, len(str(total - 1)))
     # Each segment's encoder finishes (flushes, is renamed into place and recorded) on a worker while the next
     # segment is drawn, so the generator does not wait at every boundary.
     with ThreadPoolExecutor(1) as finisher:
-        finishing: Future | None = None
+        finishing: list[Future] = []
+
+        def finish(segment: ExitStack, lo: int, hi: int) -> None:
+            if finishing:
+                finishing.pop().result()  # one at a time, and a failure to finish stops the render
+            finishing.append(finisher.submit(_finish_segment, segment, job.manifest, lo, hi))
+
         try:
-            for lo, hi in todo:
-                offset = total - sum(b - a for a, b in todo) + drawn
-                report = None if progress is None else _shifted(progress, offset, total)
-                frames = None if partial_dir is None else (partial_dir, first, digits)
-                segment = _write_segment(plan, lo, hi, manifest.segment_path(lo), style, frames, report)
-                if finishing is not None:
-                    finishing.result()
-                finishing = finisher.submit(_finish_segment, segment, manifest, lo, hi)
-                drawn += hi - lo
+            for run in _adjacent(job.todo):
+                report = None if progress is None else _shifted(progress, job.done_before + drawn, total)
+                encode_segments(plan, run, job.manifest.segment_path, finish, style=style, frames=frames,
+                                progress=report)
+                drawn += run[-1][1] - run[0][0]
         finally:
-            if finishing is not None:
-                finishing.result()
-    join_segments([manifest.segment_path(lo) for lo, _ in windows], target, fps, audio, comment=stamp(key))
-    if partial_dir is not None:
-        shutil.rmtree(frames_dir, ignore_errors=True)
-        partial_dir.rename(frames_dir)
-    manifest.remove()
+            for future in finishing:
+                future.result()
+    finish_video(job)
     return drawn
 
 
+def _adjacent(windows: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Windows in runs that follow one another without a gap (a resume leaves gaps where segments are done)."""
+    runs: list[list[tuple[int, int]]] = []
+    for window in windows:
+        if runs and runs[-1][-1][1] == window[0]:
+            runs[-1].append(window)
+        else:
+            runs.append([window])
+    return runs
+
+
 def _shifted(progress: Progress, offset: int, total: int) -> Progress:
-    """``progress`` of one segment counted within the whole render, from the frames done before it."""
+    """``progress`` of one run of segments counted within the whole render, from the frames done before it."""
     return lambda done, _, what: progress(offset + done, total, what)
 
 
@@ -183,30 +238,49 @@ def _finish_segment(segment: ExitStack, manifest: Manifest, lo: int, hi: int) ->
     manifest.record(lo, hi)
 
 
-def _write_segment(plan: RenderPlan, lo: int, hi: int, path, style: Style | None,
-                   frames: tuple | None, progress: Progress | None) -> ExitStack:
-    """Frames ``[lo, hi)`` sent to the encoder of the segment file ``path``; returns its writer, still open:
-    closing it finishes the file (whole, or on an error not at all). With ``frames`` = (folder, first, digits),
-    the frames are also saved as numbered PNGs there."""
-    stack = ExitStack()
+def encode_segments(plan: RenderPlan, windows: list[tuple[int, int]], path_of: Callable[[int], Path],
+                    finish: Callable[[ExitStack, int, int], None], *, style: Style | None = None,
+                    frames: tuple | None = None, progress: Progress | None = None) -> None:
+    """Draw adjacent ``windows`` in one pass of the frame loop, each into its own segment file ``path_of(first)``.
+
+    At each boundary the segment's encoder, still open, goes to ``finish(encoder, first, end)``: closing it
+    finishes the file (whole, or on an error not at all). One pass, not one per segment, so the generator and
+    the encoder never wait for each other to drain and refill at a boundary. With ``frames`` = (folder, first,
+    digits), the frames are also saved as numbered PNGs there."""
+    at = 0  # the segment being written
+    open_segment: list[tuple[ExitStack, VideoWriter]] = []
+
+    def sink(index: int, frame: np.ndarray) -> None:
+        nonlocal at
+        if index >= windows[at][1]:
+            _hand_over(open_segment.pop()[0], finish, *windows[at])
+            at += 1
+        if not open_segment:  # opened at its first frame, which tells the size when the style chooses it
+            stack = ExitStack()
+            size = (frame.shape[1], frame.shape[0])
+            writer = stack.enter_context(VideoWriter(path_of(windows[at][0]), size, frame_rate(plan.fps), None,
+                                                     pinned=True))
+            open_segment.append((stack, writer))
+        if frames is not None:
+            folder, first, digits = frames
+            Image.fromarray(frame).save(folder / f"{index - first:0{digits}d}.png")
+        open_segment[0][1].write(frame)
+
     try:
-        writers: list[VideoWriter] = []
-
-        def sink(index: int, frame: np.ndarray) -> None:
-            if not writers:  # opened at the first frame, which tells the size when the style chooses it
-                size = (frame.shape[1], frame.shape[0])
-                writers.append(stack.enter_context(
-                    VideoWriter(path, size, frame_rate(plan.fps), None, pinned=True)))
-            if frames is not None:
-                folder, first, digits = frames
-                Image.fromarray(frame).save(folder / f"{index - first:0{digits}d}.png")
-            writers[0].write(frame)
-
-        render_window(plan, lo, hi, sink, style=style, progress=progress)
+        render_window(plan, windows[0][0], windows[-1][1], sink, style=style, progress=progress)
     except BaseException:
-        stack.__exit__(*sys.exc_info())  # the partial segment is discarded
+        if open_segment:
+            open_segment[0][0].__exit__(*sys.exc_info())  # the partial segment is discarded
         raise
-    return stack
+    _hand_over(open_segment.pop()[0], finish, *windows[at])
+
+
+def _hand_over(segment: ExitStack, finish: Callable[[ExitStack, int, int], None], lo: int, hi: int) -> None:
+    try:
+        finish(segment, lo, hi)
+    except BaseException:  # not taken: it is discarded here
+        segment.__exit__(*sys.exc_info())
+        raise
 
 
 class TqdmProgress:

@@ -133,11 +133,16 @@ def _function_identity(func: object) -> str | None:
     return f"{func.__module__}.{func.__qualname__} {hashlib.sha256(body).hexdigest()}"
 
 
+# What the settings key leaves out: the seed (an unfinished render's own is reused), and what changes how a render
+# is made, never what it draws.
+_NOT_IN_SETTINGS = ("seed", "resume", "workers", "ray_address")
+
+
 def settings_key(values: dict, inputs: Iterable[Path | None], style: str, frames: tuple[int, int]) -> str:
     """A digest of a render's arguments less its seed, its input files' contents and its style: where an
     unfinished render to the same file has this key, a render with ``seed=None`` takes the seed it drew."""
-    digest = hashlib.sha256(repr((__version__, sorted((k, repr(v)) for k, v in values.items()
-                                                      if k not in ("seed", "resume")), style, frames)).encode())
+    kept = sorted((k, repr(v)) for k, v in values.items() if k not in _NOT_IN_SETTINGS)
+    digest = hashlib.sha256(repr((__version__, kept, style, frames)).encode())
     for path in inputs:
         digest.update(b"-" if path is None else content_hash(path).encode())
     return digest.hexdigest()
