@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
+
+# No library calls home from the tests (telemetry, version checks): on a closed network such a call only waits.
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("DO_NOT_TRACK", "1")
 
 SR = 44100
 KICKS = (0.5, 1.25, 2.0, 2.75)  # seconds
