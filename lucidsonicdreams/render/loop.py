@@ -249,6 +249,11 @@ def encode_segments(plan: RenderPlan, windows: list[tuple[int, int]], path_of: C
     digits), the frames are also saved as numbered PNGs there."""
     at = 0  # the segment being written
     open_segment: list[tuple[ExitStack, VideoWriter]] = []
+    ready: list[Future] = []  # the next segment's encoder, started early
+
+    def opened(lo: int, size: tuple[int, int]) -> tuple[ExitStack, VideoWriter]:
+        stack = ExitStack()
+        return stack, stack.enter_context(VideoWriter(path_of(lo), size, frame_rate(plan.fps), None, pinned=True))
 
     def sink(index: int, frame: np.ndarray) -> None:
         nonlocal at
@@ -256,22 +261,32 @@ def encode_segments(plan: RenderPlan, windows: list[tuple[int, int]], path_of: C
             _hand_over(open_segment.pop()[0], finish, *windows[at])
             at += 1
         if not open_segment:  # opened at its first frame, which tells the size when the style chooses it
-            stack = ExitStack()
             size = (frame.shape[1], frame.shape[0])
-            writer = stack.enter_context(VideoWriter(path_of(windows[at][0]), size, frame_rate(plan.fps), None,
-                                                     pinned=True))
-            open_segment.append((stack, writer))
+            segment = ready.pop().result() if ready else None
+            if segment is not None and segment[1].size != size:
+                segment[0].__exit__(ValueError, None, None)  # another size after all: that encoder goes
+                segment = None
+            open_segment.append(segment or opened(windows[at][0], size))
+            if at + 1 < len(windows):
+                # Started now, it waits for its frames, so that the boundary costs the generator nothing (a
+                # fast style would otherwise stall while ffmpeg starts).
+                ready.append(starter.submit(opened, windows[at + 1][0], size))
         if frames is not None:
             folder, first, digits = frames
             Image.fromarray(frame).save(folder / f"{index - first:0{digits}d}.png")
         open_segment[0][1].write(frame)
 
-    try:
-        render_window(plan, windows[0][0], windows[-1][1], sink, style=style, progress=progress)
-    except BaseException:
-        if open_segment:
-            open_segment[0][0].__exit__(*sys.exc_info())  # the partial segment is discarded
-        raise
+    with ThreadPoolExecutor(1) as starter:
+        try:
+            render_window(plan, windows[0][0], windows[-1][1], sink, style=style, progress=progress)
+        except BaseException:
+            info = sys.exc_info()
+            for future in ready:
+                if future.exception() is None:
+                    future.result()[0].__exit__(*info)
+            if open_segment:
+                open_segment[0][0].__exit__(*info)  # the partial segment is discarded
+            raise
     _hand_over(open_segment.pop()[0], finish, *windows[at])
 
 
