@@ -104,6 +104,30 @@ def test_another_render_never_reuses_the_segments(song, tmp_path, change, caplog
     assert "other settings" in caplog.text
 
 
+def test_a_changed_stem_or_style_never_reuses_the_segments(song, drum_stem, tmp_path, caplog):
+    out = tmp_path / "out.mp4"
+    with pytest.raises(Crash):
+        render(song, out, Counting(crash_after=20))
+    dream = LucidSonicDream(song, style=Counting(), input_shape=4, num_possible_classes=0, pulse_audio=drum_stem)
+    dream.hallucinate(out, fps=24, batch_size=2, seed=5, duration=2.0, segment_seconds=0.35)
+    assert DRAWN["frames"] == 48 and "other settings" in caplog.text
+    caplog.clear()
+    with pytest.raises(Crash):
+        render(song, out, Counting(crash_after=20))
+    OTHER.clear()
+    render(song, out, other_style)
+    assert "other settings" in caplog.text and sum(OTHER) == 48  # the new style drew all of it
+
+
+OTHER: list[int] = []
+
+
+def other_style(noise_batch, class_batch):
+    OTHER.append(len(noise_batch))
+    level = (np.abs(noise_batch[:, 1:4]) * 80).astype(np.uint8)
+    return np.broadcast_to(level[:, None, None, :], (len(noise_batch), 16, 24, 3)).copy()
+
+
 def test_resume_false_starts_over(song, tmp_path):
     from lucidsonicdreams.render.loop import write_video
 

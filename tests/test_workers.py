@@ -65,6 +65,17 @@ def test_two_workers_give_the_same_bytes_as_one(tune, tmp_path, one_worker, reco
     assert not parts_folder(result.file).exists()
 
 
+def test_segments_come_back_as_bytes_from_a_worker_that_does_not_see_the_folder(tune, tmp_path, one_worker,
+                                                                                monkeypatch):
+    monkeypatch.setattr(workers, "FAULTS", {"unshared": True})
+    written = []
+    real = workers.write_atomically
+    monkeypatch.setattr(workers, "write_atomically", lambda path, write: written.append(path) or real(path, write))
+    result = LucidSonicDream(tune).hallucinate(tmp_path / "bytes.mp4", workers=2, **SETTINGS)
+    assert len(written) == 8  # every segment was stored by this process, from the bytes sent back
+    assert result.file.read_bytes() == one_worker
+
+
 def test_a_worker_that_dies_is_restarted_and_its_segment_drawn_again(tune, tmp_path, one_worker, monkeypatch):
     marker = tmp_path / "crashed"
     monkeypatch.setattr(workers, "FAULTS", {"crash_once": (str(marker), 36)})

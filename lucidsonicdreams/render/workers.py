@@ -33,7 +33,8 @@ IN_FLIGHT = 2
 RESTARTS = 3
 CONNECT_TIMEOUT = 5.0  # seconds to reach a cluster's address before Ray is asked to connect
 # Test hooks, passed to every actor: ``{"crash_once": (marker file, first frame)}`` kills the actor's process the
-# first time it draws that segment; ``{"delay": (first frame, seconds)}`` holds that segment back.
+# first time it draws that segment; ``{"delay": (first frame, seconds)}`` holds that segment back;
+# ``{"unshared": True}`` sends every segment back as bytes, as from a machine that does not see the folder.
 FAULTS: dict = {}
 
 
@@ -69,7 +70,8 @@ class SegmentDrawer:
         self._fault(lo)
         style = plan_style(plan, self.device(plan))
         shared = Path(folder)
-        if _reads(shared / f"{token}.token") == token:  # the driver's own folder: write the segment there
+        if _reads(shared / f"{token}.token") == token and not self._faults.get("unshared"):
+            # The driver's own folder (this machine, or a shared disk): the segment is written there.
             encode_segments(plan, [(lo, hi)], lambda first: shared / f"{first:09d}.mp4", _close, style=style)
             return None
         with tempfile.TemporaryDirectory(prefix="lucidsonicdreams-segment-") as here:
