@@ -67,22 +67,43 @@ def class_vectors(
         totals = (chroma / np.maximum(chroma.sum(axis=1, keepdims=True), 1e-12)).sum(axis=0)
         rank = np.argsort(np.argsort(-totals, kind="stable"), kind="stable")
         classes = classes[rank]
-    rate = pitch_react * CLASS_RATE_FPS / fps
     sounding = np.flatnonzero(chroma.sum(axis=1) > 0)
     out = np.zeros((n_frames, num_classes))
-    weights = np.zeros(num_classes)
+    weights = ClassWeights(classes, num_classes, fps, pitch_react=pitch_react, complexity=complexity)
     for i in range(n_frames):
         if i in shuffle_at:
-            classes = np.roll(classes, -shuffle_shift)
-        update = np.zeros(num_classes)
-        update[classes] = chroma[sounding[0] if i == 0 and len(sounding) else i]  # the last pitch of a class wins
-        weights = update if i == 0 else weights + rate * update
-        span = weights.max() - weights.min()
-        if span > 0:
-            weights = (weights - weights.min()) / span
-        weights = weights * complexity
-        out[i] = weights
+            weights.shuffle(shuffle_shift)
+        out[i] = weights.step(chroma[sounding[0] if i == 0 and len(sounding) else i])
     window = int(round(smooth_seconds * fps))
     if window > 1:
         out = uniform_filter1d(out, size=window, axis=0, mode="nearest")
     return out
+
+
+class ClassWeights:
+    """0.4's class rule one frame at a time (what :func:`class_vectors` runs over a render, and the live mode frame
+    by frame): pitch ``p`` drives class ``classes[p]``; each frame adds ``pitch_react * CLASS_RATE_FPS / fps`` of
+    its chroma, then the weights are re-normalised to [0, 1] and scaled by ``complexity``."""
+
+    def __init__(self, classes: Sequence[int], num_classes: int, fps: float, *, pitch_react: float,
+                 complexity: float) -> None:
+        self.classes = np.asarray(repeat_to_twelve(classes))
+        self.num_classes = num_classes
+        self.rate = pitch_react * CLASS_RATE_FPS / fps
+        self.complexity = complexity
+        self.weights: np.ndarray | None = None
+
+    def shuffle(self, shift: int) -> None:
+        """Rotate which pitch drives which class."""
+        self.classes = np.roll(self.classes, -shift)
+
+    def step(self, chroma: np.ndarray) -> np.ndarray:
+        """The next frame's weights from its chroma, [shape=(12,)]."""
+        update = np.zeros(self.num_classes)
+        update[self.classes] = chroma  # the last pitch of a class wins
+        weights = update if self.weights is None else self.weights + self.rate * update
+        span = weights.max() - weights.min()
+        if span > 0:
+            weights = (weights - weights.min()) / span
+        self.weights = weights * self.complexity
+        return self.weights

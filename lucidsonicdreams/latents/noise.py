@@ -147,32 +147,54 @@ def add_motion(
     amplitude : np.ndarray [shape=(n_frames,)] in [0, 1]
     """
     n_frames, dim = latents.shape
-    step = react * MOTION_SPEED / fps
-    bound = MOTION_BOUND * truncation
     period = motion_period(fps)
-    signs = draws.signs.astype(np.float64)
+    state = MotionState(draws.signs, fps=fps, react=react, truncation=truncation)
     out = np.empty_like(latents, dtype=np.float64)
-    velocity = np.zeros(dim)
-    travelled = np.zeros(dim)
     for i in range(n_frames):
-        move = step * amplitude[i] * signs * draws.factors[i // period]
-        velocity = move if i == 0 else SMOOTHING * velocity + (1 - SMOOTHING) * move
-        travelled += velocity
-        out[i] = latents[i] + travelled
-        signs = np.where(out[i] - react < -bound, 1.0, np.where(out[i] + react >= bound, -1.0, signs))
+        out[i] = state.step(latents[i], amplitude[i], draws.factors[i // period])
     return out
+
+
+class MotionState:
+    """0.4's motion one frame at a time (what :func:`add_motion` runs over a render, and the live mode frame by
+    frame): the smoothed velocity, the distance travelled and each dimension's direction."""
+
+    def __init__(self, signs: np.ndarray, *, fps: float, react: float, truncation: float) -> None:
+        self.signs = np.asarray(signs, dtype=np.float64)
+        self.step_size = react * MOTION_SPEED / fps
+        self.react = react
+        self.bound = MOTION_BOUND * truncation
+        self.velocity: np.ndarray | None = None
+        self.travelled = np.zeros(len(self.signs))
+
+    def step(self, latent: np.ndarray, amplitude: float, factors: np.ndarray) -> np.ndarray:
+        """The moved latent of the next frame, from its unmoved one and its amplitude in [0, 1]."""
+        move = self.step_size * amplitude * self.signs * factors
+        self.velocity = move if self.velocity is None else SMOOTHING * self.velocity + (1 - SMOOTHING) * move
+        self.travelled += self.velocity
+        out = latent + self.travelled
+        self.signs = np.where(out - self.react < -self.bound, 1.0,
+                              np.where(out + self.react >= self.bound, -1.0, self.signs))
+        return out
 
 
 def hit_envelope(hits: np.ndarray, fps: float, decay_seconds: float = BEAT_DECAY_SECONDS) -> np.ndarray:
     """Attack and decay: jumps to each hit at once and falls back exponentially (time constant
     ``decay_seconds``) until a stronger value comes. hits : [shape=(n_frames,)] in [0, 1]."""
-    keep = np.exp(-1.0 / max(decay_seconds * fps, 1e-9))
-    out = np.empty(len(hits))
-    level = 0.0
-    for i, value in enumerate(np.asarray(hits, dtype=np.float64)):
-        level = max(value, level * keep)
-        out[i] = level
-    return out
+    envelope = HitEnvelope(fps, decay_seconds)
+    return np.array([envelope.step(value) for value in np.asarray(hits, dtype=np.float64)])
+
+
+class HitEnvelope:
+    """:func:`hit_envelope` one frame at a time."""
+
+    def __init__(self, fps: float, decay_seconds: float = BEAT_DECAY_SECONDS) -> None:
+        self.keep = np.exp(-1.0 / max(decay_seconds * fps, 1e-9))
+        self.level = 0.0
+
+    def step(self, hit: float) -> float:
+        self.level = max(float(hit), self.level * self.keep)
+        return self.level
 
 
 def draw_beat_directions(rng: np.random.Generator, dim: int) -> np.ndarray:
