@@ -1,0 +1,182 @@
+"""``LiveDream``: frames drawn from live sound as it arrives, each from what was heard up to its time.
+
+The loop keeps to the clock of the sound: frame ``i`` is due when ``i / fps`` seconds have been heard. A frame
+that could only be drawn late is dropped, never queued, so the picture never falls behind the sound; its vectors
+are still stepped, so what is drawn next is what an offline pass draws for that frame. ``offline`` sources have
+no clock: every frame is drawn, and the same input gives the same frames.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import torch
+
+from ..effects.builtin import contrast_effect, flash_effect
+from ..latents.compose import Draws
+from ..render.fit import fit_frame
+from ..style.base import RenderOptions
+from ..style.resolve import load_style, resolve_style
+from ..utils import checks as validation
+from ..utils.device import resolve_device
+from .analysis import CausalAnalysis, LiveFrame
+from .vectors import HEARD_BEAT_SECONDS, FrameSignals, LiveSettings, LiveVectors, RunningPeak
+
+
+@dataclass
+class LiveStats:
+    """What a live run did: frames drawn and dropped, the rate achieved, and each drawn frame's latency (seconds
+    from the newest sound it saw to the frame being ready)."""
+
+    drawn: int = 0
+    dropped: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.drawn / self.seconds if self.seconds > 0 else 0.0
+
+    def latency(self, quantile: float) -> float:
+        return float(np.quantile(self.latencies, quantile)) if self.latencies else 0.0
+
+    def summary(self) -> str:
+        return (f"live: {self.drawn} frames drawn, {self.dropped} dropped, {self.fps:.1f} fps; latency from sound "
+                f"to frame {1000 * self.latency(0.5):.0f} ms median, {1000 * self.latency(0.95):.0f} ms 95th "
+                "percentile")
+
+
+@dataclass(frozen=True)
+class LiveImage:
+    """One frame as it goes to the sinks: its index, its time in the sound, and the picture."""
+
+    index: int
+    time: float
+    image: np.ndarray  # uint8 [H, W, 3]
+    signals: FrameSignals
+    audio: np.ndarray  # the samples heard since the frame before (at the source's rate)
+
+
+class LiveDream:
+    """Draw a style along with live sound. ``settings`` are :class:`LiveSettings` fields (``hallucinate``'s
+    names); they can be changed while it plays with :meth:`set`."""
+
+    def __init__(self, style: object = "cppn", *, resolution: int | tuple[int, int] = 256, fps: float = 30,
+                 seed: int | None = None, classes: list[int] | None = None, prompts: object = None,
+                 device: str | None = None, **settings) -> None:
+        self.source = resolve_style(style, None, None, prompts)
+        self.size = validation.resolution(resolution)
+        self.fps = validation.number("fps", fps, low=1, high=240)
+        self.seed = int(np.random.SeedSequence().entropy % 2**63) if seed is None else validation.number(
+            "seed", seed, low=0, high=2**63 - 1, integer=True)
+        self.classes = classes
+        self.settings = LiveSettings()
+        self.set(**settings)
+        self.device = resolve_device(device)
+        draws = Draws.from_seed(self.seed)
+        self._draws = draws
+        self.style = load_style(self.source, torch.device(self.device), int(draws.style.integers(2**63)))
+        self.options = RenderOptions(size=self.size)
+        if classes is not None:
+            validation.class_list(classes, self.style.num_possible_classes)
+
+    def set(self, **changes: object) -> None:
+        """Change live settings; each is checked, and takes effect on the next frame."""
+        known = {f.name: f for f in fields(LiveSettings)}
+        for name, value in changes.items():
+            if name not in known:
+                raise TypeError(f"{name} is not a live setting; the live settings are {', '.join(known)}")
+            if isinstance(getattr(self.settings, name), bool):
+                value = validation.flag(name, value)
+            else:
+                value = validation.number(name, value, low=0, high=100 if name == "speed_fpm" else 10)
+            setattr(self.settings, name, value)
+
+    def frames(self, source, *, seconds: float | None = None, stats: LiveStats | None = None):
+        """Yield :class:`LiveImage` frames from ``source`` (see :mod:`.sources`) until it ends or ``seconds``."""
+        stats = stats if stats is not None else LiveStats()
+        analysis = CausalAnalysis(source.sample_rate)
+        dim = self.style.input_shape_for(self.options)
+        vectors = LiveVectors(Draws.from_seed(self.seed), dim, self.style.num_possible_classes, self.fps,
+                              self.settings, self.classes)
+        levels = {name: RunningPeak(self.fps) for name in ("amplitude", "percussive", "harmonic")}
+        heard: list[LiveFrame] = []
+        last_beat_hit = -np.inf
+        source.start()
+        started = time.perf_counter()
+        i = 0
+        try:
+            while seconds is None or i / self.fps < seconds:
+                t = i / self.fps
+                draw = True
+                if not source.offline:
+                    while source.clock() < t:
+                        time.sleep(min(0.002, max(0.0, t - source.clock())))
+                    # Late by more than a frame: this one is stepped but not drawn.
+                    draw = source.clock() < t + 1.0 / self.fps
+                block = source.read_until(t)
+                if block is None:
+                    break
+                new = analysis.feed(block)
+                heard = (heard + new)[-8:]
+                latest = heard[-1] if heard else None
+                onset = max((f.onset for f in new), default=0.0)
+                # A beat predicted to fall while this frame is shown hits now, on time, not when it is heard.
+                beat = latest.next_beat if latest is not None and latest.next_beat is not None else np.inf
+                predicted = beat < t + 1.0 / self.fps and beat - last_beat_hit > HEARD_BEAT_SECONDS
+                if predicted:
+                    last_beat_hit = beat
+                if onset and t - last_beat_hit < HEARD_BEAT_SECONDS:
+                    onset = 0.0  # that beat, heard: it was drawn when it was predicted
+                signals = self._signals(latest, levels, onset, predicted)
+                noise, class_vector = vectors.step(signals)
+                if draw:
+                    image = self._draw(noise, class_vector, signals)
+                    stats.drawn += 1
+                    if not source.offline:
+                        stats.latencies.append(max(0.0, source.clock() - t))
+                    yield LiveImage(i, t, image, signals, block)
+                else:
+                    stats.dropped += 1
+                i += 1
+        finally:
+            stats.seconds = time.perf_counter() - started
+            source.close()
+
+    def run(self, source, sinks: Sequence = (), *, seconds: float | None = None) -> LiveStats:
+        """Play ``source`` into every sink (``open(size, fps)``, ``frame(LiveImage)``, ``close()``)."""
+        stats = LiveStats()
+        opened = []
+        try:
+            for sink in sinks:
+                sink.open(self.size, self.fps, source)
+                opened.append(sink)
+            for frame in self.frames(source, seconds=seconds, stats=stats):
+                for sink in opened:
+                    sink.frame(frame)
+        finally:
+            for sink in opened:
+                sink.close()
+        return stats
+
+    def _signals(self, latest: LiveFrame | None, levels: dict, onset: float, beat: bool) -> FrameSignals:
+        s = self.settings
+        if latest is None:
+            return FrameSignals(0.0, 0.0, 0.0, False, np.zeros(12), 0.0)
+        amplitude = {name: peak(getattr(latest, name) * latest.gate) for name, peak in levels.items()}
+        pulse = amplitude["percussive" if s.pulse_percussive else "amplitude"]
+        motion = amplitude["percussive" if s.motion_percussive else "harmonic"]
+        hit = max(onset, 1.0 if beat else 0.0)
+        return FrameSignals(pulse, motion, hit, beat or onset > 0, latest.chroma, amplitude["percussive"])
+
+    def _draw(self, noise: np.ndarray, class_vector: np.ndarray, signals: FrameSignals) -> np.ndarray:
+        image = self.style(noise[None], class_vector[None], self.options)[0]
+        s = self.settings
+        if s.contrast_strength:
+            image = contrast_effect(image, s.contrast_strength, signals.percussive)
+        if s.flash_strength:
+            image = flash_effect(image, s.flash_strength, signals.percussive)
+        return fit_frame(image, self.size)

@@ -1,0 +1,144 @@
+"""Noise and class vectors frame by frame, from what has been heard so far: the latent stage's own per-frame
+maths (:class:`MotionState`, :class:`HitEnvelope`, :class:`ClassWeights`) fed causally.
+
+Where an offline render looks at the whole song, this looks back only: levels are normalised by their peak
+over the last seconds, the base path has a key every ``60 / speed_fpm`` seconds for as long as the sound lasts,
+and the class weights are averaged over the last ``class_smooth_seconds`` rather than around each frame.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..latents import classes as cls_math
+from ..latents import noise as noise_math
+from ..latents.compose import Draws
+
+# A level reads 1 at its loudest over about this many seconds: the peak it is divided by halves this often.
+NORMALISE_HALF_LIFE = 4.0
+# An onset this soon after a predicted beat's hit is that beat, heard: it does not hit again.
+HEARD_BEAT_SECONDS = 0.08
+
+
+@dataclass
+class LiveSettings:
+    """What shapes the picture while it plays; every field can change between two frames (the page's sliders,
+    OSC). The names and meanings are ``hallucinate``'s."""
+
+    pulse_react: float = 0.5
+    pulse_percussive: bool = True
+    motion_react: float = 0.5
+    motion_percussive: bool = False
+    motion_randomness: float = 0.5
+    speed_fpm: float = 12.0
+    truncation: float = 1.0
+    beat_react: float = 0.5
+    class_pitch_react: float = 0.5
+    class_complexity: float = 1.0
+    class_smooth_seconds: float = 1.0
+    flash_strength: float = 0.0
+    contrast_strength: float = 0.0
+
+
+@dataclass(frozen=True)
+class FrameSignals:
+    """What one video frame is driven by, heard up to its time."""
+
+    pulse: float  # [0, 1]
+    motion: float  # [0, 1]
+    hit: float  # [0, 1]: an onset heard, or a beat predicted, within this frame
+    beat: bool  # a beat falls within this frame (heard or predicted)
+    chroma: np.ndarray  # [shape=(12,)]
+    percussive: float  # [0, 1], for the effects
+
+
+class RunningPeak:
+    """``value / peak``, where the peak follows the largest recent value and halves every ``half_life`` seconds."""
+
+    def __init__(self, fps: float, half_life: float = NORMALISE_HALF_LIFE) -> None:
+        self.keep = 0.5 ** (1.0 / (half_life * fps))
+        self.peak = 0.0
+
+    def __call__(self, value: float) -> float:
+        self.peak = max(value, self.peak * self.keep)
+        return float(value / self.peak) if self.peak > 0 else 0.0
+
+
+class LiveVectors:
+    """One noise vector and one class vector per :meth:`step`, in the order of an offline render's composition:
+    base path, plus pulse, plus the beat's push, then motion."""
+
+    def __init__(self, draws: Draws, dim: int, num_classes: int, fps: float, settings: LiveSettings,
+                 classes: list[int] | None = None) -> None:
+        self.draws, self.dim, self.fps, self.settings = draws, dim, fps, settings
+        self._keys: list[np.ndarray] = []
+        self._frame = 0
+        self._pulse: float | None = None
+        self._period = noise_math.motion_period(fps)
+        signs = draws.motion.choice([-1.0, 1.0], size=dim)  # drawn in draw_motion's order: signs, then factors
+        self._motion = noise_math.MotionState(signs, fps=fps, react=settings.motion_react,
+                                              truncation=settings.truncation)
+        self._factors: np.ndarray | None = None
+        self._hits = noise_math.HitEnvelope(fps)
+        self._directions = noise_math.draw_beat_directions(draws.beat, dim)
+        self._beats = 0
+        self.num_classes = num_classes
+        self.class_order = None
+        self._weights = None
+        if num_classes:
+            self.class_order = cls_math.repeat_to_twelve(classes or cls_math.default_classes(draws.classes,
+                                                                                             num_classes))
+            self._weights = cls_math.ClassWeights(self.class_order, num_classes, fps,
+                                                  pitch_react=settings.class_pitch_react,
+                                                  complexity=settings.class_complexity)
+        self._recent_weights: deque[np.ndarray] = deque()
+
+    def step(self, signals: FrameSignals) -> tuple[np.ndarray, np.ndarray]:
+        s = self.settings
+        i = self._frame
+        self._frame += 1
+        latent = self._base(i)
+        drive = s.pulse_react * signals.pulse
+        self._pulse = drive if self._pulse is None else (noise_math.SMOOTHING * self._pulse
+                                                         + (1 - noise_math.SMOOTHING) * drive)
+        latent = latent + self._pulse
+        if signals.beat and i > 0:
+            self._beats += 1
+        envelope = self._hits.step(signals.hit)
+        if s.beat_react:
+            latent = latent + s.beat_react * envelope * self._directions[self._beats % len(self._directions)]
+        if i % self._period == 0:
+            self._factors = np.where(self.draws.motion.random(self.dim) < 0.5, 1.0, 1.0 - s.motion_randomness)
+        self._motion.step_size = s.motion_react * noise_math.MOTION_SPEED / self.fps  # a slider moves it at once
+        self._motion.react = s.motion_react
+        self._motion.bound = noise_math.MOTION_BOUND * s.truncation
+        noise = self._motion.step(latent, signals.motion, self._factors)
+        return noise.astype(np.float32), self._classes(signals.chroma)
+
+    def _base(self, i: int) -> np.ndarray:
+        """The base path: a key every ``60 / speed_fpm`` seconds, drawn when first needed, linearly interpolated."""
+        s = self.settings
+        if s.speed_fpm <= 0:
+            position = 0.0
+        else:
+            position = i / self.fps / (60.0 / s.speed_fpm)
+        while len(self._keys) < int(position) + 2:
+            self._keys.append(noise_math.truncated_normal(self.draws.base, (self.dim,)))
+        lower = int(position)
+        weight = position - lower
+        return s.truncation * ((1 - weight) * self._keys[lower] + weight * self._keys[lower + 1])
+
+    def _classes(self, chroma: np.ndarray) -> np.ndarray:
+        if not self.num_classes:
+            return np.zeros(0, np.float32)
+        s = self.settings
+        self._weights.rate = s.class_pitch_react * cls_math.CLASS_RATE_FPS / self.fps
+        self._weights.complexity = s.class_complexity
+        weights = self._weights.step(np.asarray(chroma, dtype=np.float64))
+        self._recent_weights.append(weights)
+        while len(self._recent_weights) > max(1, int(round(s.class_smooth_seconds * self.fps))):
+            self._recent_weights.popleft()
+        return np.mean(self._recent_weights, axis=0).astype(np.float32)
