@@ -20,6 +20,7 @@ from .canvas.result import numbered
 from .catalog.entries import show_styles
 from .dream import LucidSonicDream, render_album
 from .errors import USER_ERRORS
+from .live.command import add_live_command, run_live
 from .render import arguments
 from .render.arguments import ARGUMENTS
 from .spectrogram import CLIP_SECONDS, FORMATS, image_to_wav, song_to_image
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render_options(render, {})
 
     commands.add_parser("styles", help="list the available styles", description="List the available styles.")
+    add_live_command(commands)
 
     picture = commands.add_parser("spectrogram", help="a song's spectrogram as an image (PNG), Riffusion's format or "
                                                       "Auffusion's",
@@ -367,6 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "riffuse":
             return _riffuse(args)
+        if args.command == "live":
+            return run_live(args)
         if args.command == "images-that-sound":
             return _images_that_sound(args)
         if args.command == "sonify":

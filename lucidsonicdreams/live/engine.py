@@ -146,9 +146,12 @@ class LiveDream:
             stats.seconds = time.perf_counter() - started
             source.close()
 
-    def run(self, source, sinks: Sequence = (), *, seconds: float | None = None) -> LiveStats:
-        """Play ``source`` into every sink (``open(size, fps)``, ``frame(LiveImage)``, ``close()``)."""
-        stats = LiveStats()
+    def run(self, source, sinks: Sequence = (), *, seconds: float | None = None,
+            stats: LiveStats | None = None) -> LiveStats:
+        """Play ``source`` into every sink (``open(size, fps, source)``, ``frame(LiveImage)``, ``close()``) until
+        it ends, ``seconds`` have passed, or Ctrl-C; returns ``stats`` (a new :class:`LiveStats` by default),
+        which is kept up to date as it plays."""
+        stats = LiveStats() if stats is None else stats
         opened = []
         try:
             for sink in sinks:
