@@ -37,8 +37,9 @@ class FileSource:
         return time.perf_counter() - self._started
 
     def read_until(self, seconds: float) -> np.ndarray | None:
-        """The samples from the last read up to ``seconds``; ``None`` once the file is over."""
-        if self._position >= len(self.samples):
+        """The samples from the last read up to ``seconds``; ``None`` once ``seconds`` is the end of the file or
+        past it (a frame at that time would show nothing of it)."""
+        if seconds >= self.duration:
             return None
         end = min(len(self.samples), int(round(seconds * self.sample_rate)))
         block, self._position = self.samples[self._position:end], max(self._position, end)

@@ -1,0 +1,231 @@
+"""Live mode: frames on the beat in real time, causal and reproducible offline, a recording in sync, the page
+and its sliders, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+import soundfile
+from conftest import probe
+from test_live_analysis import click_track
+
+from lucidsonicdreams.cli import main
+from lucidsonicdreams.live.engine import LiveDream
+from lucidsonicdreams.live.page import LivePage
+from lucidsonicdreams.live.sinks import RecordSink
+from lucidsonicdreams.live.sources import FileSource
+
+SR = 22050
+
+
+class Probe:
+    """A sink that keeps what it is given: (index, time, hit, the sound's clock when the frame was ready)."""
+
+    def __init__(self, keep_images: bool = False) -> None:
+        self.rows, self.images, self.keep = [], [], keep_images
+
+    def open(self, size, fps, source) -> None:
+        self.source = source
+
+    def frame(self, frame) -> None:
+        ready = self.source.clock() if not self.source.offline else frame.time
+        self.rows.append((frame.index, frame.time, frame.signals.hit, ready))
+        if self.keep:
+            self.images.append(frame.image)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def clicks_123(tmp_path_factory):
+    y, clicks = click_track(123, 12)
+    path = tmp_path_factory.mktemp("live") / "clicks.wav"
+    soundfile.write(path, y, SR)
+    return path, clicks
+
+
+def test_in_real_time_every_click_hits_on_time_at_the_frame_rate(clicks_123):
+    path, clicks = clicks_123
+    probe_sink = Probe()
+    stats = LiveDream("cppn", resolution=256, fps=30, seed=1).run(FileSource(path), [probe_sink])
+    rows = np.array(probe_sink.rows)
+    assert stats.fps >= 0.9 * 30 and stats.dropped <= 0.1 * (stats.drawn + stats.dropped)
+    hits = rows[rows[:, 2] > 0.3]
+    latencies, on_time = [], []
+    for click in clicks:
+        near = hits[(hits[:, 1] >= click - 1 / 30 - 1e-9) & (hits[:, 1] <= click + 0.1)]
+        if len(near):
+            latencies.append(near[0, 3] - click)  # the click's sound to its hit frame being ready
+            on_time.append(click > 4.0 and abs(near[0, 1] + 0.5 / 30 - click) <= 0.05)
+    assert len(latencies) >= 0.95 * len(clicks)
+    assert np.median(latencies) <= 0.060 and np.percentile(latencies, 95) <= 0.100
+    after_warm_up = np.sum(clicks > 4.0)
+    assert sum(on_time) >= 0.9 * after_warm_up  # the hit frame is shown when the click sounds
+    assert stats.latency(0.5) <= 0.060
+
+
+def render_offline(path, seconds=None, **kwargs):
+    probe_sink = Probe(keep_images=True)
+    LiveDream("cppn", resolution=64, fps=30, seed=4, **kwargs).run(FileSource(path, offline=True), [probe_sink],
+                                                                    seconds=seconds)
+    return probe_sink.images
+
+
+def test_offline_is_causal_and_reproducible(tmp_path):
+    y, _ = click_track(110, 7)
+    other = y.copy()
+    other[5 * SR:] = 0.3 * np.random.default_rng(2).standard_normal(len(y) - 5 * SR)
+    soundfile.write(tmp_path / "a.wav", y, SR)
+    soundfile.write(tmp_path / "b.wav", other, SR)
+    first, again, changed = (render_offline(tmp_path / name) for name in ("a.wav", "a.wav", "b.wav"))
+    assert len(first) == len(again) == len(changed) == 7 * 30
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert all(np.array_equal(a, b) for a, b in zip(first[:5 * 30], changed[:5 * 30]))  # up to 5 s
+    assert not all(np.array_equal(a, b) for a, b in zip(first[5 * 30:], changed[5 * 30:]))
+
+
+def test_a_recording_has_every_frame_and_the_sound_in_sync(clicks_123, tmp_path):
+    path, _ = clicks_123
+    out = tmp_path / "take.mp4"
+    LiveDream("cppn", resolution=64, fps=24, seed=1).run(FileSource(path, offline=True), [RecordSink(out)],
+                                                         seconds=3)
+    info = probe(out)
+    assert len(info["frames"]) == 72 and info["codec"] == "h264" and info["audio_codec"] == "aac"
+    assert abs(info["audio_seconds"] - 3.0) <= 1024 / 22050 + 1e-3
+    assert [p.name for p in tmp_path.iterdir()] == ["take.mp4"]  # no temporary folder left
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def mjpeg_frames(url: str, count: int) -> list[bytes]:
+    """The first ``count`` JPEGs of a multipart stream."""
+    frames = []
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("multipart/x-mixed-replace")
+        while len(frames) < count:
+            line = response.readline()
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+                response.readline()
+                frames.append(response.read(length))
+    return frames
+
+
+@pytest.fixture
+def playing(clicks_123):
+    """A LiveDream playing the click track in real time into a page on a free loopback port."""
+    dream = LiveDream("cppn", resolution=64, fps=30, seed=1)
+    page = LivePage(dream, "127.0.0.1", free_port()).start()
+    runner = threading.Thread(target=dream.run, args=(FileSource(clicks_123[0]), [page]), daemon=True)
+    runner.start()
+    yield dream, page
+    page.close()
+    runner.join(timeout=30)
+
+
+def test_the_page_streams_mjpeg_and_its_settings_change_the_next_frame(playing):
+    dream, page = playing
+    status, html = get(page.url)
+    assert status == 200 and b'src="stream"' in html and b'name="pulse_react"' in html
+    jpegs = mjpeg_frames(page.url + "stream", 3)
+    assert all(j.startswith(b"\xff\xd8") for j in jpegs) and len(set(jpegs)) == 3  # the picture moves
+    status, body = get(page.url + "set?pulse_react=1.5&motion_percussive=true")
+    assert status == 200 and json.loads(body)["pulse_react"] == 1.5
+    assert dream.settings.pulse_react == 1.5 and dream.settings.motion_percussive is True
+    status, body = get(page.url + "set?pulse_react=banana")
+    assert status == 400 and "pulse_react must be a number" in json.loads(body)["error"]
+    status, body = get(page.url + "set?colour=3")
+    assert status == 400 and "colour is not a live setting" in json.loads(body)["error"]
+
+
+def test_a_port_in_use_is_a_clear_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        dream = LiveDream("cppn", resolution=32, fps=10, seed=1)
+        with pytest.raises(OSError, match=f"--serve {port}: cannot listen on 127.0.0.1:{port}"):
+            LivePage(dream, "127.0.0.1", port).start()
+
+
+def test_a_page_that_others_can_reach_needs_a_password(tmp_path):
+    dream = LiveDream("cppn", resolution=32, fps=10, seed=1)
+    with pytest.raises(ValueError, match="--auth USER:PASSWORD"):
+        LivePage(dream, "0.0.0.0", free_port())
+    page = LivePage(dream, "127.0.0.1", free_port(), auth="vj:secret").start()
+    try:
+        assert get(page.url)[0] == 401
+        request = urllib.request.Request(page.url, headers={"Authorization": "Basic dmo6c2VjcmV0"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--file", "{song}", "--seconds", "1"], "say where the frames go"),
+    (["--input", "0", "--offline", "--record", "{out}"], "--offline plays a --file"),
+    (["--file", "{song}", "--record", "{out}", "--pulse-react", "-1"], "pulse_react must be in"),
+    (["--file", "{song}", "--record", "{out}", "--seconds", "0"], "--seconds must be in"),
+    (["--file", "{missing}", "--record", "{out}"], "--file"),
+])
+def test_the_command_refuses_bad_options_in_one_line(clicks_123, tmp_path, capsys, argv, message):
+    values = {"song": str(clicks_123[0]), "out": str(tmp_path / "take.mp4"), "missing": str(tmp_path / "no.wav")}
+    assert main(["live", *(a.format(**values) for a in argv)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "take.mp4").exists()
+
+
+def test_a_device_without_its_libraries_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # not installed
+    assert main(["live", "--input", "0", "--record", str(tmp_path / "take.mp4")]) == 2
+    assert "pip install 'lucidsonicdreams[live]'" in capsys.readouterr().err
+    assert main(["live", "--list-devices"]) == 2
+
+
+def test_the_command_plays_a_file_into_a_recording(clicks_123, tmp_path, capsys):
+    out = tmp_path / "take.mp4"
+    assert main(["live", "--file", str(clicks_123[0]), "--offline", "--record", str(out), "--seconds", "2",
+                 "--resolution", "64", "--seed", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "live: playing clicks.wav" in printed and "60 frames drawn, 0 dropped" in printed
+    assert len(probe(out)["frames"]) == 60
+
+
+def test_importing_the_package_imports_no_live_dependency():
+    code = ("import sys, lucidsonicdreams, lucidsonicdreams.cli; "
+            "print([m for m in ('sounddevice', 'pythonosc', 'pygame') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_settings_are_checked_when_made_and_when_changed():
+    with pytest.raises(TypeError, match="colour is not a live setting"):
+        LiveDream("cppn", resolution=32, colour=1)
+    dream = LiveDream("cppn", resolution=32, fps=10, seed=1)
+    with pytest.raises(ValueError, match="beat_react must be in"):
+        dream.set(beat_react=-0.5)
+    dream.set(beat_react=1.0)
+    assert dream.settings.beat_react == 1.0
