@@ -8,6 +8,8 @@ DIFFUSION = ["diffusers>=0.30", "transformers>=4.40"]
 UI = ["gradio>=5"]
 # Renders spread over several GPUs or machines (workers=N, ray_address=).
 RAY = ["ray>=2.9"]
+# Live mode's sound devices (PortAudio), OSC control and window (lucidsonicdreams live).
+LIVE = ["sounddevice>=0.4", "python-osc>=1.8", "pygame>=2.1"]
 
 setup(
     name="lucidsonicdreams",
@@ -39,8 +41,9 @@ setup(
         "diffusion": DIFFUSION,
         "ui": UI,
         "ray": RAY,
+        "live": LIVE,
         "test": ["pytest>=7", "pytest-timeout>=2.1", "av>=11", "ruff>=0.4", "nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6", "gradio_client",
-                 "playwright>=1.40", *DIFFUSION, *UI, *RAY],
+                 "playwright>=1.40", *DIFFUSION, *UI, *RAY, *LIVE],
     },
     entry_points={"console_scripts": ["lucidsonicdreams=lucidsonicdreams.cli:main"]},
 )

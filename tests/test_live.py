@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -229,3 +230,90 @@ def test_settings_are_checked_when_made_and_when_changed():
         dream.set(beat_react=-0.5)
     dream.set(beat_react=1.0)
     assert dream.settings.beat_react == 1.0
+
+
+def test_an_osc_message_changes_a_setting_within_a_frame_and_cues_work(clicks_123):
+    from pythonosc.udp_client import SimpleUDPClient
+
+    from lucidsonicdreams.live.osc import OscControl
+
+    dream = LiveDream("cppn", resolution=32, fps=30, seed=1)
+    port = free_udp_port()
+    control = OscControl(dream, port).start()
+    try:
+        client = SimpleUDPClient("127.0.0.1", port)
+        sent = time.perf_counter()
+        client.send_message("/pulse_react", 1.25)
+        while dream.settings.pulse_react != 1.25 and time.perf_counter() - sent < 1:
+            time.sleep(0.001)
+        assert time.perf_counter() - sent < 1 / 30  # within one frame at 30 fps
+        client.send_message("/set", ["motion_percussive", 1])
+        client.send_message("/beat_react", -3.0)
+        client.send_message("/colour", 1.0)
+        deadline = time.perf_counter() + 2
+        while len(control.errors) < 2 and time.perf_counter() < deadline:
+            time.sleep(0.005)
+        assert dream.settings.motion_percussive is True and dream.settings.beat_react == 0.5
+        assert "beat_react must be in" in control.errors[0] and "colour is not a live setting" in control.errors[1]
+        with pytest.raises(OSError, match=f"--osc-port {port}: cannot listen"):
+            OscControl(dream, port).start()
+    finally:
+        control.close()
+    # Cues: a hit on the next frame, a new look, another seed's path.
+    images = {}
+    for cue in (None, "hit", "section", "seed"):
+        probe_sink = Probe(keep_images=True)
+        cued = LiveDream("cppn", resolution=32, fps=30, seed=1)
+        source = FileSource(clicks_123[0], offline=True)
+        frames = cued.frames(source, seconds=2)
+        for frame in frames:
+            probe_sink.images.append(frame.image)
+            probe_sink.rows.append(frame.signals.hit)
+            if frame.index == 29 and cue == "hit":
+                cued.hit()
+            elif frame.index == 29 and cue == "section":
+                cued.section()
+            elif frame.index == 29 and cue == "seed":
+                cued.reseed(9)
+        images[cue] = probe_sink
+    plain = images[None]
+    assert images["hit"].rows[30] == 1.0 and plain.rows[30] < 1.0
+    for cue in ("hit", "section", "seed"):
+        assert [i for i in range(30) if not np.array_equal(plain.images[i], images[cue].images[i])] == [], cue
+        assert not np.array_equal(plain.images[40], images[cue].images[40])
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_window_shows_every_frame_headless(clicks_123, monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    from lucidsonicdreams.live.window import WindowSink
+
+    window = WindowSink()
+    stats = LiveDream("cppn", resolution=48, fps=30, seed=1).run(FileSource(clicks_123[0], offline=True),
+                                                                 [window], seconds=1)
+    assert window.shown == stats.drawn == 30
+
+
+def test_without_a_display_a_window_is_a_clear_error(monkeypatch, tmp_path, capsys, clicks_123):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["live", "--file", str(clicks_123[0]), "--window"]) == 2
+    assert "--window needs a display" in capsys.readouterr().err
+
+
+def test_a_device_without_portaudio_is_a_clear_error(tmp_path, capsys):
+    pytest.importorskip("pythonosc")  # the [live] extra is installed ...
+    try:
+        import sounddevice  # noqa: F401
+    except OSError:
+        pass  # ... and PortAudio is not, as on this machine
+    else:
+        pytest.skip("PortAudio is installed here")
+    assert main(["live", "--input", "0", "--record", str(tmp_path / "take.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert "a sound device needs PortAudio" in err and "apt-get install libportaudio2" in err

@@ -33,7 +33,11 @@ def add_live_command(commands) -> None:
                       "only); any other needs --auth or --no-auth")
     live.add_argument("--auth", metavar="USER:PASSWORD", help="ask for this user name and password on the page")
     live.add_argument("--no-auth", action="store_true", help="serve a --host others can reach without a password")
+    live.add_argument("--window", action="store_true", help="show the picture in a window (pygame; needs a "
+                      "display; F: full screen, Esc: stop)")
     live.add_argument("--record", metavar="FILE", help="also write the frames and the sound to this MP4")
+    live.add_argument("--osc-port", type=int, metavar="PORT", help="take OSC messages on this UDP port: "
+                      "/SETTING value, /hit, /section, /seed N (on --host)")
     live.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds")
     live.add_argument("--stats", action="store_true", help="print the frames drawn and dropped, fps and latency "
                       "every 5 seconds (they are always printed at the end)")
@@ -69,38 +73,60 @@ def run_live(args: argparse.Namespace) -> int:
         validation.number("--seconds", args.seconds, low=0, low_open=True)
     if args.record:
         validation.video_path(args.record, "--record")
-    if args.serve is None and not args.record:
-        raise ValueError("say where the frames go: --serve [PORT] for a page, --record FILE for a video, or both")
+    if args.serve is None and not args.record and not args.window:
+        raise ValueError("say where the frames go: --serve [PORT] for a page, --window, --record FILE for a "
+                         "video, or several")
     if args.file:
         validation.audio_file("--file", args.file)
     settings = {f.name: getattr(args, f.name) for f in fields(LiveSettings)}
     dream = LiveDream(args.style, resolution=args.resolution, fps=args.fps, seed=args.seed, classes=args.classes,
                       prompts=args.prompts, device=args.device, **settings)
-    sinks = []
-    page = None
+    # Everything that can be refused is built before anything starts: the source (a device that is not there),
+    # the page's and OSC's checks, the window's display.
+    source = FileSource(args.file, offline=args.offline) if args.file else DeviceSource(_device(args.input))
+    sinks: list = []
+    page = control = None
+    stats = LiveStats()
     if args.serve is not None:
         from .page import LivePage
 
-        page = LivePage(dream, args.host, args.serve, auth=args.auth, no_auth=args.no_auth).start()
+        page = LivePage(dream, args.host, args.serve, auth=args.auth, no_auth=args.no_auth)
         sinks.append(page)
-        print(f"live: open {page.url} (the stream alone: {page.url}stream)", flush=True)
+    if args.window:
+        from .window import WindowSink
+
+        sinks.append(WindowSink())
     if args.record:
         sinks.append(RecordSink(args.record))
-    source = FileSource(args.file, offline=args.offline) if args.file else DeviceSource(_device(args.input))
-    print(f"live: {source.name}", flush=True)
-    stats = LiveStats()
+    if args.osc_port is not None:
+        from .osc import OscControl
+
+        control = OscControl(dream, args.osc_port, args.host)
     if args.stats:
         sinks.append(_Reporter(stats))
     # SIGTERM (a service manager, `kill`) stops the show as Ctrl-C does: the recording is finished, not lost.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        if page is not None:
+            page.start()
+            print(f"live: open {page.url} (the stream alone: {page.url}stream)", flush=True)
+        if control is not None:
+            control.start()
+            print(f"live: OSC on {args.host}:{control.port}", flush=True)
+        print(f"live: {source.name}", flush=True)
         dream.run(source, sinks, seconds=args.seconds, stats=stats)
     except KeyboardInterrupt:
         print("live: stopped", file=sys.stderr)
     finally:
         signal.signal(signal.SIGTERM, previous)
-        print(stats.summary(), flush=True)
-    if args.record:
+        if control is not None:
+            control.close()
+        if page is not None:
+            page.close()
+        source.close()
+        if stats.drawn or stats.dropped:
+            print(stats.summary(), flush=True)
+    if args.record and stats.drawn:
         print(f"wrote {args.record}")
     return 0
 

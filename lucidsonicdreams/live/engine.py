@@ -8,6 +8,7 @@ no clock: every frame is drawn, and the same input gives the same frames.
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
@@ -74,6 +75,7 @@ class LiveDream:
             "seed", seed, low=0, high=2**63 - 1, integer=True)
         self.classes = classes
         self.settings = LiveSettings()
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()  # cues from the page or OSC, for the next frame
         self.set(**settings)
         self.device = resolve_device(device)
         draws = Draws.from_seed(self.seed)
@@ -83,6 +85,19 @@ class LiveDream:
         if classes is not None:
             validation.class_list(classes, self.style.num_possible_classes)
 
+    def hit(self) -> None:
+        """A beat's hit on the next frame (a performer's cue)."""
+        self._requests.put(("hit", None))
+
+    def section(self) -> None:
+        """A new look from the next frame: new base latents (cross-faded) and other classes for the pitches."""
+        self._requests.put(("section", None))
+
+    def reseed(self, seed: int) -> None:
+        """Another seed's path from the next frame (the style stays as it is)."""
+        seed = validation.number("seed", seed, low=0, high=2**63 - 1, integer=True)
+        self._requests.put(("seed", seed))
+
     def set(self, **changes: object) -> None:
         """Change live settings; each is checked, and takes effect on the next frame."""
         known = {f.name: f for f in fields(LiveSettings)}
@@ -90,6 +105,8 @@ class LiveDream:
             if name not in known:
                 raise TypeError(f"{name} is not a live setting; the live settings are {', '.join(known)}")
             if isinstance(getattr(self.settings, name), bool):
+                if not isinstance(value, bool) and value in (0, 1):  # OSC and sliders send numbers
+                    value = bool(value)
                 value = validation.flag(name, value)
             else:
                 value = validation.number(name, value, low=0, high=100 if name == "speed_fpm" else 10)
@@ -131,7 +148,18 @@ class LiveDream:
                     last_beat_hit = beat
                 if onset and t - last_beat_hit < HEARD_BEAT_SECONDS:
                     onset = 0.0  # that beat, heard: it was drawn when it was predicted
-                signals = self._signals(latest, levels, onset, predicted)
+                cued = False
+                while not self._requests.empty():
+                    what, value = self._requests.get()
+                    if what == "hit":
+                        cued = True
+                    elif what == "section":
+                        vectors.new_section()
+                    else:
+                        self.seed = value
+                        vectors = LiveVectors(Draws.from_seed(value), dim, self.style.num_possible_classes,
+                                              self.fps, self.settings, self.classes)
+                signals = self._signals(latest, levels, max(onset, 1.0 if cued else 0.0), predicted or cued)
                 noise, class_vector = vectors.step(signals)
                 if draw:
                     image = self._draw(noise, class_vector, signals)

@@ -94,8 +94,9 @@ class DeviceSource:
         return block
 
     def close(self) -> None:
-        self._stream.stop()
-        self._stream.close()
+        if not self._stream.closed:
+            self._stream.stop()
+            self._stream.close()
 
 
 def import_sounddevice():

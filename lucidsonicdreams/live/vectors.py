@@ -74,7 +74,11 @@ class LiveVectors:
     def __init__(self, draws: Draws, dim: int, num_classes: int, fps: float, settings: LiveSettings,
                  classes: list[int] | None = None) -> None:
         self.draws, self.dim, self.fps, self.settings = draws, dim, fps, settings
-        self._keys: list[np.ndarray] = []
+        self._keys: dict[int, np.ndarray] = {}  # the keys of the current section by number, drawn when needed
+        self._origin = 0  # the frame the current section's keys start at
+        self._section_at: int | None = None
+        self._fade_from: np.ndarray | None = None
+        self._last_base: np.ndarray | None = None
         self._frame = 0
         self._pulse: float | None = None
         self._period = noise_math.motion_period(fps)
@@ -118,18 +122,41 @@ class LiveVectors:
         noise = self._motion.step(latent, signals.motion, self._factors)
         return noise.astype(np.float32), self._classes(signals.chroma)
 
+    def new_section(self) -> None:
+        """A new look from the next frame: the base path moves to keys around a new centre, far from the current
+        one, over ``SECTION_FADE_SECONDS`` (as at an offline render's section boundary), and the pitches drive
+        other classes."""
+        self._section_at = self._frame
+        if self._weights is not None:
+            self._weights.shuffle(6)
+
     def _base(self, i: int) -> np.ndarray:
-        """The base path: a key every ``60 / speed_fpm`` seconds, drawn when first needed, linearly interpolated."""
+        """The base path: a key every ``60 / speed_fpm`` seconds from the section's start, drawn when first
+        needed, linearly interpolated; cross-faded into a new section's path."""
         s = self.settings
-        if s.speed_fpm <= 0:
-            position = 0.0
-        else:
-            position = i / self.fps / (60.0 / s.speed_fpm)
-        while len(self._keys) < int(position) + 2:
-            self._keys.append(noise_math.truncated_normal(self.draws.base, (self.dim,)))
+        if self._section_at == i and self._last_base is not None:
+            current = self._last_base / max(s.truncation, 1e-6)
+            fresh = noise_math.truncated_normal(self.draws.base, (self.dim,))
+            # Away from where the picture is: anti-correlated with it, so the change is a big one.
+            centre = np.clip(np.sqrt(0.75) * fresh - 0.5 * current, -2, 2)
+            self._fade_from, self._origin = self._last_base, i
+            self._keys = {0: centre}
+        position = 0.0 if s.speed_fpm <= 0 else (i - self._origin) / self.fps / (60.0 / s.speed_fpm)
         lower = int(position)
+        for k in range(lower, lower + 2):
+            if k not in self._keys:
+                self._keys[k] = noise_math.truncated_normal(self.draws.base, (self.dim,))
+        for k in [k for k in self._keys if k < lower]:  # passed: a long show keeps two keys, not one per key
+            del self._keys[k]
         weight = position - lower
-        return s.truncation * ((1 - weight) * self._keys[lower] + weight * self._keys[lower + 1])
+        base = s.truncation * ((1 - weight) * self._keys[lower] + weight * self._keys[lower + 1])
+        fade = max(1, int(round(noise_math.SECTION_FADE_SECONDS * self.fps)))
+        if self._fade_from is not None and i - self._origin < fade:
+            w = (i - self._origin + 1) / fade
+            w = w * w * (3 - 2 * w)  # smoothstep, as offline
+            base = (1 - w) * self._fade_from + w * base
+        self._last_base = base
+        return base
 
     def _classes(self, chroma: np.ndarray) -> np.ndarray:
         if not self.num_classes:
