@@ -141,8 +141,9 @@ def playing(clicks_123):
     runner = threading.Thread(target=dream.run, args=(FileSource(clicks_123[0]), [page]), daemon=True)
     runner.start()
     yield dream, page
-    page.close()
-    runner.join(timeout=30)
+    dream.stop()
+    runner.join(timeout=10)
+    assert not runner.is_alive()
 
 
 def test_the_page_streams_mjpeg_and_its_settings_change_the_next_frame(playing):
@@ -317,3 +318,39 @@ def test_a_device_without_portaudio_is_a_clear_error(tmp_path, capsys):
     assert main(["live", "--input", "0", "--record", str(tmp_path / "take.mp4")]) == 2
     err = capsys.readouterr().err
     assert "a sound device needs PortAudio" in err and "apt-get install libportaudio2" in err
+
+
+def test_in_a_real_browser_the_picture_moves_and_a_slider_takes_effect(playing):
+    from test_ui import _chromium
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)")
+    dream, page_sink = playing
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 640, "height": 480})
+            page.goto(page_sink.url)
+            page.wait_for_function("() => document.getElementById('picture').naturalWidth > 0", timeout=20_000)
+            first = page.locator("#picture").screenshot()
+            page.wait_for_timeout(300)
+            assert page.locator("#picture").screenshot() != first  # the stream plays
+            page.keyboard.press("h")  # show the controls
+            slider = page.locator("input[name=beat_react]")
+            page.wait_for_function("() => document.querySelector('input[name=beat_react]').value === '0.5'")
+            slider.fill("1.5")  # a range input takes fill() and fires its input event
+            page.wait_for_function("() => document.querySelector('input[name=beat_react]').nextElementSibling"
+                                   ".value === '1.5'")
+            deadline = time.monotonic() + 5
+            while dream.settings.beat_react != 1.5 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert dream.settings.beat_react == 1.5
+            page.locator("input[name=pulse_percussive]").uncheck()
+            deadline = time.monotonic() + 5
+            while dream.settings.pulse_percussive and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert dream.settings.pulse_percussive is False
+        finally:
+            browser.close()

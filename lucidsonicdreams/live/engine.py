@@ -93,6 +93,10 @@ class LiveDream:
         """A new look from the next frame: new base latents (cross-faded) and other classes for the pitches."""
         self._requests.put(("section", None))
 
+    def stop(self) -> None:
+        """End the show before the next frame (from another thread: a page, a signal handler, a test)."""
+        self._requests.put(("stop", None))
+
     def reseed(self, seed: int) -> None:
         """Another seed's path from the next frame (the style stays as it is)."""
         seed = validation.number("seed", seed, low=0, high=2**63 - 1, integer=True)
@@ -148,10 +152,12 @@ class LiveDream:
                     last_beat_hit = beat
                 if onset and t - last_beat_hit < HEARD_BEAT_SECONDS:
                     onset = 0.0  # that beat, heard: it was drawn when it was predicted
-                cued = False
+                cued = stopping = False
                 while not self._requests.empty():
                     what, value = self._requests.get()
-                    if what == "hit":
+                    if what == "stop":
+                        stopping = True
+                    elif what == "hit":
                         cued = True
                     elif what == "section":
                         vectors.new_section()
@@ -159,6 +165,8 @@ class LiveDream:
                         self.seed = value
                         vectors = LiveVectors(Draws.from_seed(value), dim, self.style.num_possible_classes,
                                               self.fps, self.settings, self.classes)
+                if stopping:
+                    break
                 signals = self._signals(latest, levels, max(onset, 1.0 if cued else 0.0), predicted or cued)
                 noise, class_vector = vectors.step(signals)
                 if draw:
