@@ -261,27 +261,24 @@ def test_an_osc_message_changes_a_setting_within_a_frame_and_cues_work(clicks_12
     finally:
         control.close()
     # Cues: a hit on the next frame, a new look, another seed's path.
-    images = {}
-    for cue in (None, "hit", "section", "seed"):
-        probe_sink = Probe(keep_images=True)
+    def play(cue=None, at=None):
         cued = LiveDream("cppn", resolution=32, fps=30, seed=1)
-        source = FileSource(clicks_123[0], offline=True)
-        frames = cued.frames(source, seconds=2)
-        for frame in frames:
-            probe_sink.images.append(frame.image)
-            probe_sink.rows.append(frame.signals.hit)
-            if frame.index == 29 and cue == "hit":
-                cued.hit()
-            elif frame.index == 29 and cue == "section":
-                cued.section()
-            elif frame.index == 29 and cue == "seed":
-                cued.reseed(9)
-        images[cue] = probe_sink
-    plain = images[None]
-    assert images["hit"].rows[30] == 1.0 and plain.rows[30] < 1.0
+        images, hits = [], []
+        for frame in cued.frames(FileSource(clicks_123[0], offline=True), seconds=2):
+            images.append(frame.image)
+            hits.append(frame.signals.hit)
+            if frame.index == at:
+                {"hit": cued.hit, "section": cued.section, "seed": lambda: cued.reseed(9)}[cue]()
+        return images, hits
+
+    plain, plain_hits = play()
+    quiet = next(i for i in range(20, 60) if plain_hits[i] < 0.5)  # a frame with no hit of its own
     for cue in ("hit", "section", "seed"):
-        assert [i for i in range(30) if not np.array_equal(plain.images[i], images[cue].images[i])] == [], cue
-        assert not np.array_equal(plain.images[40], images[cue].images[40])
+        images, hits = play(cue, quiet - 1)
+        assert [i for i in range(quiet) if not np.array_equal(plain[i], images[i])] == [], cue
+        assert not np.array_equal(plain[quiet + 10], images[quiet + 10]), cue
+        if cue == "hit":
+            assert hits[quiet] == 1.0
 
 
 def free_udp_port() -> int:
