@@ -24,11 +24,7 @@ from ..style.resolve import load_style, resolve_style
 from ..utils import checks as validation
 from ..utils.device import resolve_device
 from .analysis import CausalAnalysis, LiveFrame
-from .vectors import HEARD_BEAT_SECONDS, FrameSignals, LiveSettings, LiveVectors, RunningPeak
-
-# A predicted beat hits as hard as the beats heard lately (their onset strength, averaged with this weight on
-# the newest); a performer's cue hits at full strength.
-BEAT_STRENGTH_WEIGHT = 0.3
+from .vectors import BeatHits, FrameSignals, LiveSettings, LiveVectors, RunningPeak
 
 
 @dataclass
@@ -128,10 +124,8 @@ class LiveDream:
         vectors = LiveVectors(Draws.from_seed(self.seed), dim, self.style.num_possible_classes, self.fps,
                               self.settings, self.classes)
         levels = {name: RunningPeak(self.fps) for name in ("amplitude", "percussive", "harmonic")}
-        flux_peak = RunningPeak(self.fps)
+        hits = BeatHits(self.fps)
         heard: list[LiveFrame] = []
-        last_beat_hit = -np.inf
-        beat_strength = 0.5
         source.start()
         started = time.perf_counter()
         i = 0
@@ -150,17 +144,7 @@ class LiveDream:
                 new = analysis.feed(block)
                 heard = (heard + new)[-8:]
                 latest = heard[-1] if heard else None
-                onset = max((f.onset for f in new), default=0.0)
-                # The hits follow the onset strength as offline (scaled by its recent peak), and a beat predicted
-                # to fall while this frame is shown hits now, on time, not when it is heard.
-                strength = flux_peak(max((f.flux for f in new), default=0.0))
-                beat = latest.next_beat if latest is not None and latest.next_beat is not None else np.inf
-                predicted = beat < t + 1.0 / self.fps and beat - last_beat_hit > HEARD_BEAT_SECONDS
-                if predicted:
-                    last_beat_hit = beat
-                if onset and t - last_beat_hit < HEARD_BEAT_SECONDS:
-                    onset = 0.0  # that beat, heard: it was drawn when it was predicted
-                    beat_strength += BEAT_STRENGTH_WEIGHT * (strength - beat_strength)
+                strength, beat_hit, on_beat = hits(t, new, latest)
                 cued = stopping = False
                 while not self._requests.empty():
                     what, value = self._requests.get()
@@ -176,8 +160,7 @@ class LiveDream:
                                               self.fps, self.settings, self.classes)
                 if stopping:
                     break
-                beat_hit = 1.0 if cued else beat_strength if predicted else 0.0
-                signals = self._signals(latest, levels, strength, beat_hit)
+                signals = self._signals(latest, levels, strength, 1.0 if cued else beat_hit, on_beat or cued)
                 noise, class_vector = vectors.step(signals)
                 if draw:
                     image = self._draw(noise, class_vector, signals)
@@ -211,16 +194,17 @@ class LiveDream:
                 sink.close()
         return stats
 
-    def _signals(self, latest: LiveFrame | None, levels: dict, strength: float, beat_hit: float) -> FrameSignals:
+    def _signals(self, latest: LiveFrame | None, levels: dict, strength: float, beat_hit: float,
+                 on_beat: bool) -> FrameSignals:
         """A frame's drivers: levels scaled by their recent peaks, the onset strength, and a beat's hit."""
         s = self.settings
         if latest is None:
-            return FrameSignals(0.0, 0.0, beat_hit, beat_hit > 0, np.zeros(12), 0.0)
+            return FrameSignals(0.0, 0.0, beat_hit, on_beat, np.zeros(12), 0.0)
         amplitude = {name: peak(getattr(latest, name) * latest.gate) for name, peak in levels.items()}
         pulse = amplitude["percussive" if s.pulse_percussive else "amplitude"]
         motion = amplitude["percussive" if s.motion_percussive else "harmonic"]
         hit = max(strength * latest.gate, beat_hit)
-        return FrameSignals(pulse, motion, hit, beat_hit > 0, latest.chroma, amplitude["percussive"])
+        return FrameSignals(pulse, motion, hit, on_beat, latest.chroma, amplitude["percussive"])
 
     def _draw(self, noise: np.ndarray, class_vector: np.ndarray, signals: FrameSignals) -> np.ndarray:
         image = self.style(noise[None], class_vector[None], self.options)[0]

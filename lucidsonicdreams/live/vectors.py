@@ -19,8 +19,13 @@ from ..latents.compose import Draws
 
 # A level reads 1 at its loudest over about this many seconds: the peak it is divided by halves this often.
 NORMALISE_HALF_LIFE = 4.0
-# An onset this soon after a predicted beat's hit is that beat, heard: it does not hit again.
+# An onset this soon after a predicted beat is that beat, heard.
 HEARD_BEAT_SECONDS = 0.08
+# A predicted beat hits (before it is heard) only while this share of the recent predictions were then heard;
+# each beat counts this much against the ones before. A click track qualifies at once, music with its beats
+# played off the pulse does not: there a hit drawn ahead would fall where nothing sounds.
+CONFIDENT = 0.7
+BEAT_WEIGHT = 0.25
 
 
 @dataclass
@@ -169,3 +174,36 @@ class LiveVectors:
         while len(self._recent_weights) > max(1, int(round(s.class_smooth_seconds * self.fps))):
             self._recent_weights.popleft()
         return np.mean(self._recent_weights, axis=0).astype(np.float32)
+
+
+class BeatHits:
+    """Each frame's hit: the onset strength heard in it (scaled by its recent peak, as offline by a high
+    quantile), and a beat predicted to fall while the frame is shown, at the strength of the beats heard lately
+    (so the hit is on time, not a frame or two after the sound), while the predictions keep coming true."""
+
+    def __init__(self, fps: float) -> None:
+        self.fps = fps
+        self.peak = RunningPeak(fps)
+        self.last_beat = -np.inf
+        self.pending: float | None = None  # the latest predicted beat, until it is heard or missed
+        self.strength = 0.5  # of the beats heard lately
+        self.confidence = 0.0  # share of predictions heard lately
+
+    def __call__(self, t: float, new: list, latest) -> tuple[float, float, bool]:
+        """(onset strength, the beat's hit or 0, whether a beat falls in this frame) for the frame at ``t``
+        that heard the analysis frames ``new`` (``latest``: the newest heard)."""
+        strength = self.peak(max((f.flux for f in new), default=0.0))
+        heard = any(f.onset > 0 for f in new)
+        if self.pending is not None:
+            if heard and t - self.pending < HEARD_BEAT_SECONDS:
+                self.confidence += BEAT_WEIGHT * (1 - self.confidence)
+                self.strength += BEAT_WEIGHT * (strength - self.strength)
+                self.pending = None
+            elif t - self.pending >= HEARD_BEAT_SECONDS:
+                self.confidence -= BEAT_WEIGHT * self.confidence
+                self.pending = None
+        beat = latest.next_beat if latest is not None and latest.next_beat is not None else np.inf
+        on_beat = beat < t + 1.0 / self.fps and beat - self.last_beat > HEARD_BEAT_SECONDS
+        if on_beat:
+            self.last_beat = self.pending = beat
+        return strength, self.strength if on_beat and self.confidence >= CONFIDENT else 0.0, on_beat
