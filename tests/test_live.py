@@ -351,3 +351,62 @@ def test_in_a_real_browser_the_picture_moves_and_a_slider_takes_effect(playing):
             assert dream.settings.pulse_percussive is False
         finally:
             browser.close()
+
+
+class FakeSoundDevice:
+    """Stands in for the sounddevice module (no sound card here): its one input device plays a click track in
+    real time through the same callback PortAudio calls."""
+
+    class PortAudioError(Exception):
+        pass
+
+    def __init__(self, samples: np.ndarray, sample_rate: int) -> None:
+        self.samples, self.sample_rate = samples, sample_rate
+
+    def query_devices(self, device=None, kind=None):
+        if device is None and kind is None:
+            return [{"name": "Fake line in", "max_input_channels": 1, "default_samplerate": 22050.0}]
+        if device not in (0, "Fake line in"):
+            raise ValueError(f"No input device matching {device!r}")
+        return {"name": "Fake line in", "max_input_channels": 1}
+
+    def InputStream(self, device, channels, samplerate, blocksize, dtype, callback):  # noqa: N802 - its name
+        fake = self
+
+        class Stream:
+            closed = False
+
+            def start(self) -> None:
+                def play() -> None:
+                    start = time.perf_counter()
+                    for i in range(0, len(fake.samples) - blocksize, blocksize):
+                        if self.closed:
+                            return
+                        delay = start + (i + blocksize) / samplerate - time.perf_counter()
+                        if delay > 0:
+                            time.sleep(delay)
+                        callback(fake.samples[i : i + blocksize, None], blocksize, None, None)
+
+                threading.Thread(target=play, daemon=True).start()
+
+            def stop(self) -> None:
+                self.closed = True
+
+            def close(self) -> None:
+                self.closed = True
+
+        return Stream()
+
+
+def test_a_sound_device_is_heard_in_real_time_and_recorded_with_its_sound(tmp_path, monkeypatch, capsys):
+    y, clicks = click_track(123, 6)
+    monkeypatch.setitem(sys.modules, "sounddevice", FakeSoundDevice(y, SR))
+    assert main(["live", "--list-devices"]) == 0 and "0: Fake line in" in capsys.readouterr().out
+    assert main(["live", "--input", "3", "--record", str(tmp_path / "x.mp4")]) == 2
+    assert "--input 3: no such input device" in capsys.readouterr().err
+    out = tmp_path / "take.mp4"
+    assert main(["live", "--input", "0", "--record", str(out), "--seconds", "5", "--resolution", "64"]) == 0
+    printed = capsys.readouterr().out
+    assert "live: listening on Fake line in" in printed and "frames drawn" in printed
+    info = probe(out)
+    assert len(info["frames"]) == 150 and abs(info["audio_seconds"] - 5.0) <= 0.05

@@ -58,7 +58,7 @@ class LiveImage:
     time: float
     image: np.ndarray  # uint8 [H, W, 3]
     signals: FrameSignals
-    audio: np.ndarray  # the samples heard since the frame before (at the source's rate)
+    audio: np.ndarray  # the samples heard since the frame drawn before (at the source's rate)
 
 
 class LiveDream:
@@ -125,7 +125,8 @@ class LiveDream:
                               self.settings, self.classes)
         levels = {name: RunningPeak(self.fps) for name in ("amplitude", "percussive", "harmonic")}
         hits = BeatHits(self.fps)
-        heard: list[LiveFrame] = []
+        latest: LiveFrame | None = None
+        unseen: list[np.ndarray] = []
         source.start()
         started = time.perf_counter()
         i = 0
@@ -142,38 +143,45 @@ class LiveDream:
                 if block is None:
                     break
                 new = analysis.feed(block)
-                heard = (heard + new)[-8:]
-                latest = heard[-1] if heard else None
+                latest = new[-1] if new else latest
                 strength, beat_hit, on_beat = hits(t, new, latest)
-                cued = stopping = False
-                while not self._requests.empty():
-                    what, value = self._requests.get()
-                    if what == "stop":
-                        stopping = True
-                    elif what == "hit":
-                        cued = True
-                    elif what == "section":
-                        vectors.new_section()
-                    else:
-                        self.seed = value
-                        vectors = LiveVectors(Draws.from_seed(value), dim, self.style.num_possible_classes,
-                                              self.fps, self.settings, self.classes)
+                vectors, cued, stopping = self._take_requests(vectors)
                 if stopping:
                     break
                 signals = self._signals(latest, levels, strength, 1.0 if cued else beat_hit, on_beat or cued)
                 noise, class_vector = vectors.step(signals)
+                unseen.append(block)
                 if draw:
                     image = self._draw(noise, class_vector, signals)
                     stats.drawn += 1
                     if not source.offline:
                         stats.latencies.append(max(0.0, source.clock() - t))
-                    yield LiveImage(i, t, image, signals, block)
+                    # The sound since the last frame drawn goes with it (a recording keeps all of it).
+                    yield LiveImage(i, t, image, signals, np.concatenate(unseen))
+                    unseen = []
                 else:
                     stats.dropped += 1
                 i += 1
         finally:
             stats.seconds = time.perf_counter() - started
             source.close()
+
+    def _take_requests(self, vectors: LiveVectors) -> tuple[LiveVectors, bool, bool]:
+        """Apply the cues given since the last frame; returns (vectors, a hit was cued, stop was asked)."""
+        cued = stopping = False
+        while not self._requests.empty():
+            what, value = self._requests.get()
+            if what == "stop":
+                stopping = True
+            elif what == "hit":
+                cued = True
+            elif what == "section":
+                vectors.new_section()
+            else:
+                self.seed = value
+                vectors = LiveVectors(Draws.from_seed(value), vectors.dim, self.style.num_possible_classes, self.fps,
+                                      self.settings, self.classes)
+        return vectors, cued, stopping
 
     def run(self, source, sinks: Sequence = (), *, seconds: float | None = None,
             stats: LiveStats | None = None) -> LiveStats:
