@@ -80,6 +80,17 @@ def test_a_crashed_render_resumes_with_the_missing_segments_only_and_the_same_by
     assert render(song, out, Counting()).frames == 0 and DRAWN["frames"] == 0
 
 
+@pytest.mark.parametrize("crash_after", [16, 20, 22])
+def test_every_segment_drawn_before_a_crash_is_kept(song, tmp_path, crash_after):
+    """However far the generator ran ahead of the encoder, the frames it drew before dying are encoded, and a
+    segment they complete is kept (16: the crash falls exactly on a boundary)."""
+    out = tmp_path / "out.mp4"
+    with pytest.raises(Crash):
+        render(song, out, Counting(crash_after=crash_after))
+    assert len(list(parts_folder(out).glob("0*.mp4"))) == 2
+    assert render(song, out, Counting()).frames == 48 - 16
+
+
 def test_corrupt_segments_and_leftover_parts_are_drawn_again(song, tmp_path):
     whole = render(song, tmp_path / "whole.mp4", Counting())
     out = tmp_path / "out.mp4"

@@ -109,8 +109,10 @@ def render_window(plan: RenderPlan, first: int, end: int, sink: Sink, *, style: 
             while pending:
                 report(pending.popleft().result())
         except BaseException:
+            # The frames drawn before the failure still reach the sink (a segment they complete is kept for the
+            # resume); what fails there now is left unsaid, the first error is the one raised.
             for future in pending:
-                future.cancel()
+                future.exception()
             raise
     return total
 
@@ -256,7 +258,7 @@ def encode_segments(plan: RenderPlan, windows: list[tuple[int, int]], path_of: C
         return stack, stack.enter_context(VideoWriter(path_of(lo), size, frame_rate(plan.fps), None, pinned=True))
 
     def sink(index: int, frame: np.ndarray) -> None:
-        nonlocal at
+        nonlocal at, written
         if index >= windows[at][1]:
             _hand_over(open_segment.pop()[0], finish, *windows[at])
             at += 1
@@ -275,7 +277,9 @@ def encode_segments(plan: RenderPlan, windows: list[tuple[int, int]], path_of: C
             folder, first, digits = frames
             Image.fromarray(frame).save(folder / f"{index - first:0{digits}d}.png")
         open_segment[0][1].write(frame)
+        written = index + 1
 
+    written = windows[0][0]  # frames sent to the encoders so far, from the first window's start
     with ThreadPoolExecutor(1) as starter:
         try:
             render_window(plan, windows[0][0], windows[-1][1], sink, style=style, progress=progress)
@@ -284,7 +288,12 @@ def encode_segments(plan: RenderPlan, windows: list[tuple[int, int]], path_of: C
             for future in ready:
                 if future.exception() is None:
                     future.result()[0].__exit__(*info)
-            if open_segment:
+            if open_segment and written == windows[at][1]:  # its last frame was in: the segment is whole
+                try:
+                    _hand_over(open_segment.pop()[0], finish, *windows[at])
+                except BaseException:  # the first error is the one to report
+                    pass
+            elif open_segment:
                 open_segment[0][0].__exit__(*info)  # the partial segment is discarded
             raise
     _hand_over(open_segment.pop()[0], finish, *windows[at])
