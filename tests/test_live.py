@@ -160,6 +160,15 @@ def test_the_page_streams_mjpeg_and_its_settings_change_the_next_frame(playing):
     assert status == 400 and "pulse_react must be a number" in json.loads(body)["error"]
     status, body = get(page.url + "set?colour=3")
     assert status == 400 and "colour is not a live setting" in json.loads(body)["error"]
+    seed = dream.seed
+    assert get(page.url + "cue?what=seed")[0] == 200
+    deadline = time.monotonic() + 5
+    while dream.seed == seed and time.monotonic() < deadline:  # taken on the next frame
+        time.sleep(0.01)
+    assert dream.seed != seed
+    assert get(page.url + "cue?what=hit")[0] == 200 and get(page.url + "cue?what=section")[0] == 200
+    status, body = get(page.url + "cue?what=encore")
+    assert status == 400 and "cue must be one of hit, section, seed" in json.loads(body)["error"]
 
 
 def test_a_port_in_use_is_a_clear_error():
@@ -345,6 +354,12 @@ def test_in_a_real_browser_the_picture_moves_and_a_slider_takes_effect(playing):
             while dream.settings.beat_react != 1.5 and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert dream.settings.beat_react == 1.5
+            seed = dream.seed
+            page.get_by_role("button", name="New seed").click()
+            deadline = time.monotonic() + 5
+            while dream.seed == seed and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert dream.seed != seed
             page.locator("input[name=pulse_percussive]").uncheck()
             deadline = time.monotonic() + 5
             while dream.settings.pulse_percussive and time.monotonic() < deadline:

@@ -17,6 +17,7 @@ from dataclasses import fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+import numpy as np
 from PIL import Image
 
 from ..utils.serving import check_address
@@ -122,6 +123,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, "application/json", json.dumps(vars(self.live.dream.settings)).encode())
         elif url.path == "/set":
             self._set(parse_qs(url.query))
+        elif url.path == "/cue":
+            self._cue(parse_qs(url.query).get("what", [""])[-1])
         else:
             self._send(404, "text/plain", b"not found")
 
@@ -141,6 +144,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, "application/json", json.dumps({"error": str(exc)}).encode())
             return
         self._send(200, "application/json", json.dumps(vars(self.live.dream.settings)).encode())
+
+    def _cue(self, what: str) -> None:
+        """``hit``, ``section`` (a new look) or ``seed`` (another random seed's path), on the next frame."""
+        dream = self.live.dream
+        cues = {"hit": dream.hit, "section": dream.section,
+                "seed": lambda: dream.reseed(int(np.random.SeedSequence().entropy % 2**63))}
+        if what not in cues:
+            self._send(400, "application/json", json.dumps({"error": f"cue must be one of {', '.join(cues)}, got "
+                                                                     f"{what!r}"}).encode())
+            return
+        cues[what]()
+        self._send(200, "application/json", json.dumps({"cue": what}).encode())
 
     def _stream(self) -> None:
         self.send_response(200)
@@ -199,6 +214,8 @@ label { display: flex; gap: 8px; align-items: center; justify-content: space-bet
 <body>
 <img id="picture" src="stream" alt="live picture">
 <form id="controls" title="h shows or hides the controls">
+<div><button type="button" data-cue="hit">Hit</button> <button type="button" data-cue="section">New look</button>
+<button type="button" data-cue="seed">New seed</button></div>
 {controls}
 </form>
 <script>
@@ -216,6 +233,9 @@ form.addEventListener("input", async (event) => {
   if (input.nextElementSibling) input.nextElementSibling.value = value;
   await fetch("set?" + new URLSearchParams({[input.name]: value}));
 });
+for (const button of form.querySelectorAll("button")) {
+  button.addEventListener("click", () => fetch("cue?" + new URLSearchParams({what: button.dataset.cue})));
+}
 document.addEventListener("keydown", (e) => { if (e.key === "h") document.body.classList.toggle("show"); });
 load();
 </script>
