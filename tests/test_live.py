@@ -426,3 +426,17 @@ def test_a_sound_device_is_heard_in_real_time_and_recorded_with_its_sound(tmp_pa
     assert "live: listening on Fake line in" in printed and "frames drawn" in printed
     info = probe(out)
     assert len(info["frames"]) == 150 and abs(info["audio_seconds"] - 5.0) <= 0.05
+
+
+def test_the_command_refuses_a_port_in_use_before_loading_the_style(clicks_123, monkeypatch, capsys):
+    import lucidsonicdreams.live.engine as engine
+
+    loaded = []
+    real = engine.load_style
+    monkeypatch.setattr(engine, "load_style", lambda *a, **k: loaded.append(a) or real(*a, **k))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["live", "--file", str(clicks_123[0]), "--serve", str(port)]) == 2
+    assert f"--serve {port}: cannot listen" in capsys.readouterr().err and loaded == []

@@ -12,7 +12,7 @@ from typing import Optional, Union
 from ..catalog.entries import load_catalog
 from ..errors import USER_ERRORS
 from ..render.arguments import ARGUMENTS, Argument
-from ..utils.serving import check_address, is_loopback, parse_auth  # noqa: F401 - also the app's names
+from ..utils.serving import check_address
 from .state import PREVIEW_SECONDS, SHAPES, STEMS, App, RenderError, Settings
 
 # The render arguments the page shows, as declared with them (render/arguments.py): main ones shown, the rest

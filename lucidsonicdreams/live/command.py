@@ -79,13 +79,12 @@ def run_live(args: argparse.Namespace) -> int:
     if args.file:
         validation.audio_file("--file", args.file)
     settings = {f.name: getattr(args, f.name) for f in fields(LiveSettings)}
+    # Everything that can be refused comes before anything slow: the settings, the page's and OSC's address and
+    # port, the window's display, the sound device; then the song is decoded, and the style loads last.
     dream = LiveDream(args.style, resolution=args.resolution, fps=args.fps, seed=args.seed, classes=args.classes,
                       prompts=args.prompts, device=args.device, **settings)
-    # Everything that can be refused is built before anything starts: the source (a device that is not there),
-    # the page's and OSC's checks, the window's display.
-    source = FileSource(args.file, offline=args.offline) if args.file else DeviceSource(_device(args.input))
     sinks: list = []
-    page = control = None
+    page = control = source = None
     stats = LiveStats()
     if args.serve is not None:
         from .page import LivePage
@@ -109,10 +108,14 @@ def run_live(args: argparse.Namespace) -> int:
     try:
         if page is not None:
             page.start()
-            print(f"live: open {page.url} (the stream alone: {page.url}stream)", flush=True)
         if control is not None:
             control.start()
+        source = FileSource(args.file, offline=args.offline) if args.file else DeviceSource(_device(args.input))
+        if page is not None:
+            print(f"live: open {page.url} (the stream alone: {page.url}stream)", flush=True)
+        if control is not None:
             print(f"live: OSC on {args.host}:{control.port}", flush=True)
+        dream.style  # noqa: B018 - loaded now, so the show starts on time
         print(f"live: {source.name}", flush=True)
         dream.run(source, sinks, seconds=args.seconds, stats=stats)
     except KeyboardInterrupt:
@@ -123,7 +126,8 @@ def run_live(args: argparse.Namespace) -> int:
             control.close()
         if page is not None:
             page.close()
-        source.close()
+        if source is not None:
+            source.close()
         if stats.drawn or stats.dropped:
             print(stats.summary(), flush=True)
     if args.record and stats.drawn:

@@ -19,7 +19,7 @@ import torch
 from ..effects.builtin import contrast_effect, flash_effect
 from ..latents.compose import Draws
 from ..render.fit import fit_frame
-from ..style.base import RenderOptions
+from ..style.base import RenderOptions, Style
 from ..style.resolve import load_style, resolve_style
 from ..utils import checks as validation
 from ..utils.device import resolve_device
@@ -78,12 +78,20 @@ class LiveDream:
         self._requests: queue.SimpleQueue = queue.SimpleQueue()  # cues from the page or OSC, for the next frame
         self.set(**settings)
         self.device = resolve_device(device)
-        draws = Draws.from_seed(self.seed)
-        self._draws = draws
-        self.style = load_style(self.source, torch.device(self.device), int(draws.style.integers(2**63)))
         self.options = RenderOptions(size=self.size)
-        if classes is not None:
-            validation.class_list(classes, self.style.num_possible_classes)
+        self._style = None
+
+    @property
+    def style(self) -> Style:
+        """The style, loaded when first needed (before the sound starts): everything else is checked first, so a
+        bad setting, device or port costs no model loading."""
+        if self._style is None:
+            style_seed = int(Draws.from_seed(self.seed).style.integers(2**63))
+            style = load_style(self.source, torch.device(self.device), style_seed)
+            if self.classes is not None:
+                validation.class_list(self.classes, style.num_possible_classes)
+            self._style = style
+        return self._style
 
     def hit(self) -> None:
         """A beat's hit on the next frame (a performer's cue)."""
