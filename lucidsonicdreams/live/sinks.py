@@ -31,9 +31,15 @@ class RecordSink:
     def open(self, size: tuple[int, int], fps: float, source) -> None:
         self._folder = Path(tempfile.mkdtemp(prefix=".live-", dir=self.path.parent))
         self._fps, self._source = frame_rate(fps), source
-        self._writer = VideoWriter(self._folder / "video.mp4", size, self._fps, None, pinned=True).__enter__()
-        if getattr(source, "path", None) is None:
-            self._sound = soundfile.SoundFile(self._folder / "sound.wav", "w", source.sample_rate, 1)
+        try:
+            if getattr(source, "path", None) is None:
+                self._sound = soundfile.SoundFile(self._folder / "sound.wav", "w", source.sample_rate, 1)
+            self._writer = VideoWriter(self._folder / "video.mp4", size, self._fps, None, pinned=True).__enter__()
+        except BaseException:  # not opened, so never closed: nothing may stay behind
+            if self._sound is not None:
+                self._sound.close()
+            shutil.rmtree(self._folder, ignore_errors=True)
+            raise
 
     def frame(self, frame: LiveImage) -> None:
         while self._last is not None and self._count < frame.index:  # frames dropped in between
