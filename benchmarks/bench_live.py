@@ -2,7 +2,7 @@
 follows real songs against an offline render of the same songs.
 
     python benchmarks/bench_live.py                                  # cppn at 256 and 512 px, 30 fps, 30 s
-    python benchmarks/bench_live.py --song a.ogg --song b.ogg        # also: live against offline on real songs
+    python benchmarks/bench_live.py --resolution 256 --song a.ogg --song b.ogg  # also: live against offline on songs
     python benchmarks/bench_live.py --style stylegan3-r-afhqv2-512x512.pkl --resolution 512 --device cuda  # a GPU
 
 The click track is noise bursts at 123 BPM (a tempo that does not divide 30 fps) over a held tone, played in
@@ -74,13 +74,15 @@ def real_time(style: str, resolution: int, fps: float, seconds: float, device: s
           f"{1000 * np.median(last[:, 2] - last[:, 0]):.0f} ms")
 
 
-def against_offline(song: Path, resolution: int, fps: float, seconds: float, folder: Path) -> None:
+def against_offline(song: Path, resolution: int, fps: float, offset: float, seconds: float, folder: Path) -> float:
+    """Print r(frame change, onset strength) live and offline on ``seconds`` of ``song`` from ``offset``; returns
+    live minus offline."""
     settings = {"beat_react": 0.5}
     live_video = folder / f"{song.stem}-live.mp4"
     clip = folder / f"{song.stem}.wav"
     import librosa
 
-    y, sr = librosa.load(str(song), sr=44100, mono=False, duration=seconds)
+    y, sr = librosa.load(str(song), sr=44100, mono=False, offset=offset, duration=seconds)
     soundfile.write(clip, np.atleast_2d(y).T, sr)
     LiveDream("cppn", resolution=resolution, fps=fps, seed=1, **settings).run(
         FileSource(clip, offline=True), [RecordSink(live_video)])
@@ -94,6 +96,7 @@ def against_offline(song: Path, resolution: int, fps: float, seconds: float, fol
         rs[name] = float(np.corrcoef(changes[1:], onset[1:])[0, 1])
     print(f"{song.name}: frame change against onset strength r = {rs['live']:.2f} live, {rs['offline']:.2f} "
           f"offline (difference {rs['live'] - rs['offline']:+.2f})")
+    return rs["live"] - rs["offline"]
 
 
 def main() -> None:
@@ -104,12 +107,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--device")
     parser.add_argument("--song", type=Path, action="append", default=[])
+    parser.add_argument("--song-offset", type=float, default=30.0, help="seconds into each song (as beat_sync.py)")
+    parser.add_argument("--song-resolution", type=int, default=128)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for resolution in args.resolution or [256, 512]:
             real_time(args.style, resolution, args.fps, args.seconds, args.device, Path(tmp))
-        for song in args.song:
-            against_offline(song, 256, args.fps, 60.0, Path(tmp))
+        gaps = [against_offline(song, args.song_resolution, args.fps, args.song_offset, 60.0, Path(tmp))
+                for song in args.song]
+        if gaps:
+            print(f"live minus offline: mean {np.mean(gaps):+.3f}, worst {min(gaps):+.3f} over {len(gaps)} songs")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from lucidsonicdreams.live.engine import LiveDream
 from lucidsonicdreams.live.page import LivePage
 from lucidsonicdreams.live.sinks import RecordSink
 from lucidsonicdreams.live.sources import FileSource
+from lucidsonicdreams.style.function import FunctionStyle
 
 SR = 22050
 
@@ -93,6 +94,45 @@ def test_offline_is_causal_and_reproducible(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
     assert all(np.array_equal(a, b) for a, b in zip(first[:5 * 30], changed[:5 * 30]))  # up to 5 s
     assert not all(np.array_equal(a, b) for a, b in zip(first[5 * 30:], changed[5 * 30:]))
+
+
+def texture(kind: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """A: a soft C major chord of sines over low thumps on the half beat. B: a bright F# major chord of square
+    waves over hi-hat noise on every eighth: another harmony and another timbre."""
+    t = np.arange(int(seconds * SR)) / SR
+    n = int(0.08 * SR)
+    if kind == "A":
+        y = sum(0.15 * np.sin(2 * np.pi * f * t) for f in (261.6, 329.6, 392.0))
+        for at in np.arange(0, seconds, 0.5):
+            i = int(at * SR)
+            y[i : i + n] += 0.4 * np.sin(2 * np.pi * 60 * t[:n]) * np.exp(-t[:n] * 40)
+    else:
+        y = sum(0.1 * np.sign(np.sin(2 * np.pi * f * t)) for f in (370.0, 466.2, 554.4))
+        for at in np.arange(0, seconds, 0.25):
+            i = int(at * SR)
+            y[i : i + n // 3] += 0.3 * rng.standard_normal(n // 3)
+    return y.astype(np.float32)
+
+
+@pytest.mark.parametrize("form", ["ABAB", "AAAA", "BBBB"])
+def test_a_new_look_begins_where_the_music_changes_and_nowhere_else(form, tmp_path):
+    rng = np.random.default_rng(0)
+    soundfile.write(tmp_path / "song.wav", np.concatenate([texture(k, 10, rng) for k in form]), SR)
+
+    def sections(**settings):
+        # A style that costs nothing: this is about when the looks change.
+        style = FunctionStyle(lambda noise_batch, class_batch: np.tanh(noise_batch).reshape(-1, 4, 4, 3), 48, 0)
+        frames = LiveDream(style, resolution=4, fps=30, seed=1, **settings).frames(
+            FileSource(tmp_path / "song.wav", offline=True))
+        return [f.time for f in frames if f.signals.section]
+
+    found = sections(sections=True)
+    changes = [10.0 * i for i in range(1, 4) if form[i] != form[i - 1]]
+    assert len(found) == len(changes)
+    for heard, change in zip(found, changes):
+        assert change < heard <= change + 2.5  # once the change has lasted, on the next beat
+    if changes:
+        assert sections() == []  # off by default, as offline
 
 
 def test_a_recording_has_every_frame_and_the_sound_in_sync(clicks_123, tmp_path):

@@ -99,3 +99,17 @@ def test_another_sample_rate_is_resampled():
     assert abs(len(frames) - 8 / GRID) <= 4  # the resampler holds back a few ms
     onsets = np.array([f.time for f in frames if f.onset > 0])
     assert all(np.any(np.abs(onsets - c - 0.01) < 0.02) for c in clicks)
+
+
+def test_levels_and_onsets_are_scaled_over_the_window_as_offline_over_the_song():
+    from lucidsonicdreams.audio.feature import normalize
+    from lucidsonicdreams.audio.signals import HIT_QUANTILE, hit_strength
+    from lucidsonicdreams.live.vectors import RunningScale
+
+    values = np.abs(np.random.default_rng(3).standard_normal(300)) ** 3
+    values[::7] = 0.0
+    levels, onsets = RunningScale(30, seconds=4), RunningScale(30, seconds=4, quantile=HIT_QUANTILE)
+    for i, value in enumerate(values):
+        window = values[max(0, i - 119) : i + 1]  # the last 4 s at 30 fps
+        assert levels(value) == pytest.approx(normalize(window)[-1])
+        assert onsets(value) == pytest.approx(hit_strength(window)[-1])

@@ -25,6 +25,8 @@ MAX_SECTIONS = 12
 # per feature) in their mean chroma and timbre, so that a drone, silence or noise stays one section.
 MIN_SECTION_CONTRAST = 0.8
 _FEATURE_NOISE = 0.05
+# MFCCs are in dB: divided by this, a timbre change weighs like a chord change.
+TIMBRE_SCALE = 10.0
 
 
 def section_boundaries(chroma: np.ndarray, timbre: np.ndarray, beats: Beats) -> np.ndarray:
@@ -40,7 +42,7 @@ def section_boundaries(chroma: np.ndarray, timbre: np.ndarray, beats: Beats) -> 
     if len(marks) < 8:
         return np.zeros(0, dtype=int)
     starts = np.concatenate([[0], marks])
-    features = np.vstack([chroma, timbre / 10.0])  # MFCCs in dB/10: a timbre change weighs like a chord change
+    features = np.vstack([chroma, timbre / TIMBRE_SCALE])
     synced = librosa.util.sync(features, marks, aggregate=np.median)
     labels = _laplacian_labels(synced[:12], synced[12:])
     cuts = _merge_short([0] + [i for i in range(1, len(labels)) if labels[i] != labels[i - 1]], starts, n_grid)
@@ -114,11 +116,17 @@ def _drop_weak(cuts: list[int], synced: np.ndarray, n: int) -> list[int]:
         bounds = cuts + [n]
         contrasts = []
         for j in range(1, len(cuts)):
-            left, right = synced[:, bounds[j - 1] : bounds[j]], synced[:, bounds[j] : bounds[j + 1]]
-            spread = 0.5 * (left.var(axis=1) + right.var(axis=1)) + _FEATURE_NOISE**2
-            contrasts.append(np.sqrt(np.mean((left.mean(axis=1) - right.mean(axis=1)) ** 2 / spread)))
+            contrasts.append(section_contrast(synced[:, bounds[j - 1] : bounds[j]],
+                                              synced[:, bounds[j] : bounds[j + 1]]))
         weakest = int(np.argmin(contrasts))
         if contrasts[weakest] >= MIN_SECTION_CONTRAST:
             break
         del cuts[weakest + 1]
     return cuts
+
+
+def section_contrast(left: np.ndarray, right: np.ndarray) -> float:
+    """How far apart two stretches' mean features are, in pooled standard deviations (with an absolute noise
+    scale per feature). left, right : [shape=(d, n)] pooled chroma and timbre (MFCCs / 10)."""
+    spread = 0.5 * (left.var(axis=1) + right.var(axis=1)) + _FEATURE_NOISE**2
+    return float(np.sqrt(np.mean((left.mean(axis=1) - right.mean(axis=1)) ** 2 / spread)))

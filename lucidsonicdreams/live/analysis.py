@@ -3,9 +3,10 @@
 
 What an offline render computes over the whole song, this computes with one-sided windows: block-wise spectra;
 onsets from spectral flux against an adaptive threshold; the loudest mel band of the sound and of its harmonic
-and percussive parts (a median split that looks back only); the same noise floor as offline; STFT chroma; and a
-tempo and beat-phase tracker that predicts the next beat, so that a hit can be drawn on the beat rather than
-after it. Normalising to [0, 1] over a few seconds, and the vectors, are the live engine's part.
+and percussive parts (a median split that looks back only); the same noise floor as offline; STFT chroma and
+MFCCs; and a tempo and beat-phase tracker that predicts the next beat, so that a hit can be drawn on the beat
+rather than after it. Scaling to [0, 1] over the last seconds, the sections and the vectors are the live
+engine's part.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..audio.feature import (
     NOISE_FLOOR_DBFS,
     NOISE_FLOOR_RAMP_DB,
     ONSET_RANGE_DB,
+    log_mel,
 )
 
 GRID = HOP / ANALYSIS_SR  # seconds between analysis frames
@@ -71,6 +73,7 @@ class LiveFrame:
     flux: float  # spectral flux (mean dB rise over the mel bands)
     onset: float  # 0, or the strength in (0, 1] of an onset found in this frame
     chroma: np.ndarray  # [shape=(12,)], strongest pitch 1 (zeros in silence)
+    timbre: np.ndarray  # [shape=(13,)] MFCCs of the log-mel spectrum, as offline
     tempo: float  # beats per minute, 0 until there is a beat to follow
     next_beat: float | None  # predicted time of the next beat after ``time``
 
@@ -132,6 +135,7 @@ class CausalAnalysis:
         percussive_level = float((self._mel @ (power * p2 / total)).max())
         chroma = self._chroma @ power
         chroma = chroma / chroma.max() if gate > 0 and chroma.max() > 0 else np.zeros(12)
+        timbre = librosa.feature.mfcc(S=log_mel(power[:, None]), n_mfcc=13)[:, 0]
 
         short = window[-ONSET_N_FFT:] * self._onset_hann
         mel_db = np.maximum(librosa.power_to_db(self._onset_mel @ np.abs(np.fft.rfft(short)) ** 2, ref=1.0,
@@ -140,7 +144,7 @@ class CausalAnalysis:
         self._last_mel_db = mel_db
         onset = self._onset(flux)
         self.beats.add(time, flux, onset > 0)
-        return LiveFrame(time, gate, amplitude, percussive_level, harmonic_level, flux, onset, chroma,
+        return LiveFrame(time, gate, amplitude, percussive_level, harmonic_level, flux, onset, chroma, timbre,
                          self.beats.tempo, self.beats.next_beat(time))
 
     def _onset(self, flux: float) -> float:

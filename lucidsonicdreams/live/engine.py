@@ -24,7 +24,8 @@ from ..style.resolve import load_style, resolve_style
 from ..utils import checks as validation
 from ..utils.device import resolve_device
 from .analysis import CausalAnalysis, LiveFrame
-from .vectors import BeatHits, FrameSignals, LiveSettings, LiveVectors, RunningPeak
+from .sections import SectionWatch
+from .vectors import BeatHits, FrameSignals, LiveSettings, LiveVectors, RunningScale
 
 
 @dataclass
@@ -131,8 +132,10 @@ class LiveDream:
         dim = self.style.input_shape_for(self.options)
         vectors = LiveVectors(Draws.from_seed(self.seed), dim, self.style.num_possible_classes, self.fps,
                               self.settings, self.classes)
-        levels = {name: RunningPeak(self.fps) for name in ("amplitude", "percussive", "harmonic")}
+        levels = {name: RunningScale(self.fps) for name in ("amplitude", "percussive", "harmonic")}
         hits = BeatHits(self.fps)
+        watch = SectionWatch()
+        section_due: float | None = None  # when a new section was heard, until its look begins
         latest: LiveFrame | None = None
         unseen: list[np.ndarray] = []
         source.start()
@@ -153,10 +156,16 @@ class LiveDream:
                 new = analysis.feed(block)
                 latest = new[-1] if new else latest
                 strength, beat_hit, on_beat = hits(t, new, latest)
-                vectors, cued, stopping = self._take_requests(vectors)
+                if watch.feed(new) and self.settings.sections and section_due is None:
+                    section_due = t
+                vectors, cued, stopping, section = self._take_requests(vectors)
                 if stopping:
                     break
-                signals = self._signals(latest, levels, strength, 1.0 if cued else beat_hit, on_beat or cued)
+                if section_due is not None and (on_beat or not latest.tempo or t - section_due >= 60 / latest.tempo):
+                    vectors.new_section()  # on the beat, where there is one to wait for
+                    section_due, section = None, True
+                signals = self._signals(latest, levels, strength, 1.0 if cued else beat_hit, on_beat or cued,
+                                        section)
                 noise, class_vector = vectors.step(signals)
                 unseen.append(block)
                 if draw:
@@ -174,9 +183,10 @@ class LiveDream:
             stats.seconds = time.perf_counter() - started
             source.close()
 
-    def _take_requests(self, vectors: LiveVectors) -> tuple[LiveVectors, bool, bool]:
-        """Apply the cues given since the last frame; returns (vectors, a hit was cued, stop was asked)."""
-        cued = stopping = False
+    def _take_requests(self, vectors: LiveVectors) -> tuple[LiveVectors, bool, bool, bool]:
+        """Apply the cues given since the last frame; returns (vectors, a hit was cued, stop was asked, a new
+        section was cued)."""
+        cued = stopping = section = False
         while not self._requests.empty():
             what, value = self._requests.get()
             if what == "stop":
@@ -185,11 +195,12 @@ class LiveDream:
                 cued = True
             elif what == "section":
                 vectors.new_section()
+                section = True
             else:
                 self.seed = value
                 vectors = LiveVectors(Draws.from_seed(value), vectors.dim, self.style.num_possible_classes, self.fps,
                                       self.settings, self.classes)
-        return vectors, cued, stopping
+        return vectors, cued, stopping, section
 
     def run(self, source, sinks: Sequence = (), *, seconds: float | None = None,
             stats: LiveStats | None = None) -> LiveStats:
@@ -211,16 +222,16 @@ class LiveDream:
         return stats
 
     def _signals(self, latest: LiveFrame | None, levels: dict, strength: float, beat_hit: float,
-                 on_beat: bool) -> FrameSignals:
-        """A frame's drivers: levels scaled by their recent peaks, the onset strength, and a beat's hit."""
+                 on_beat: bool, section: bool) -> FrameSignals:
+        """A frame's drivers: levels scaled over the last seconds, the onset strength, and a beat's hit."""
         s = self.settings
         if latest is None:
-            return FrameSignals(0.0, 0.0, beat_hit, on_beat, np.zeros(12), 0.0)
-        amplitude = {name: peak(getattr(latest, name) * latest.gate) for name, peak in levels.items()}
+            return FrameSignals(0.0, 0.0, beat_hit, on_beat, np.zeros(12), 0.0, section)
+        amplitude = {name: scale(getattr(latest, name) * latest.gate) for name, scale in levels.items()}
         pulse = amplitude["percussive" if s.pulse_percussive else "amplitude"]
         motion = amplitude["percussive" if s.motion_percussive else "harmonic"]
         hit = max(strength * latest.gate, beat_hit)
-        return FrameSignals(pulse, motion, hit, on_beat, latest.chroma, amplitude["percussive"])
+        return FrameSignals(pulse, motion, hit, on_beat, latest.chroma, amplitude["percussive"], section)
 
     def _draw(self, noise: np.ndarray, class_vector: np.ndarray, signals: FrameSignals) -> np.ndarray:
         image = self.style(noise[None], class_vector[None], self.options)[0]
