@@ -480,3 +480,26 @@ def test_the_command_refuses_a_port_in_use_before_loading_the_style(clicks_123, 
         port = taken.getsockname()[1]
         assert main(["live", "--file", str(clicks_123[0]), "--serve", str(port)]) == 2
     assert f"--serve {port}: cannot listen" in capsys.readouterr().err and loaded == []
+
+
+@pytest.mark.parametrize("kind", ["stylegan2 pickle", "diffusion folder"])
+def test_a_stylegan_pickle_and_a_diffusion_model_play_live(kind, clicks_123, tmp_path, model_cache):
+    path, _ = clicks_123
+    if kind == "stylegan2 pickle":
+        from stylegan_files import write_pytorch_pickle
+
+        from lucidsonicdreams.models import stylegan2
+
+        tiny = {"z_dim": 16, "c_dim": 0, "w_dim": 16, "img_resolution": 16, "img_channels": 3,
+                "mapping_kwargs": {"num_layers": 2}, "channel_base": 256, "channel_max": 16}
+        style, prompts, size = write_pytorch_pickle(tmp_path / "tiny.pkl", "stylegan2", tiny,
+                                                    stylegan2.Generator(**tiny).state_dict()), None, 16
+    else:
+        pytest.importorskip("diffusers")
+        from diffusion_files import write_tiny_pipeline
+
+        style, prompts, size = write_tiny_pipeline(tmp_path / "tiny-sd"), ["a red fox", "the sea"], 64
+    dream = LiveDream(str(style), prompts=prompts, resolution=size, fps=10, seed=2, device="cpu", beat_react=0.8)
+    images = [frame.image for frame in dream.frames(FileSource(path, offline=True), seconds=2)]
+    assert len(images) == 20 and images[0].shape == (size, size, 3)
+    assert len({image.tobytes() for image in images}) > 10  # the sound moves the picture
