@@ -7,7 +7,7 @@ turns signals into vectors lives in :mod:`latents`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,7 @@ class Signals:
     section_frames: np.ndarray  # first frame of every section after the first
     effects: list[np.ndarray] = field(default_factory=list)  # [shape=(n,)] each, in [0, 1]
     song: TrackAnalysis | None = field(default=None, repr=False)
+    settings: dict[str, np.ndarray] = field(default_factory=dict)  # [shape=(n,)] each: what a timeline sets
 
     @property
     def n_frames(self) -> int:
@@ -55,6 +56,22 @@ class Signals:
     def __getstate__(self) -> dict:
         # The song's analysis (its decoded audio, caches and a lock) stays in the process that made it.
         return {**self.__dict__, "song": None}
+
+    def shifted(self, frames: int) -> Signals:
+        """These signals ``frames`` later (earlier where negative): every level, hit, beat and section moves by that
+        many frames, and the ends hold their first and last values."""
+        if frames == 0:
+            return self
+        n = self.n_frames
+        source = np.clip(np.arange(n) - frames, 0, n - 1)
+
+        def moved(marks: np.ndarray) -> np.ndarray:
+            marks = np.asarray(marks) + frames
+            return marks[(marks >= 0) & (marks < n)]
+
+        return replace(self, pulse=self.pulse[source], motion=self.motion[source], chroma=self.chroma[source],
+                       hits=self.hits[source], beat_frames=moved(self.beat_frames),
+                       section_frames=moved(self.section_frames), effects=[e[source] for e in self.effects])
 
     @property
     def beat_times(self) -> np.ndarray:

@@ -135,7 +135,8 @@ def draw_motion(rng: np.random.Generator, n_frames: int, dim: int, fps: float, r
 
 
 def add_motion(
-    latents: np.ndarray, amplitude: np.ndarray, draws: MotionDraws, *, fps: float, react: float, truncation: float
+    latents: np.ndarray, amplitude: np.ndarray, draws: MotionDraws, *, fps: float, react: float | np.ndarray,
+    truncation: float
 ) -> np.ndarray:
     """Move latents along per-dimension directions by ``react * MOTION_SPEED / fps * amplitude`` per frame (0.4's
     motion).
@@ -145,12 +146,16 @@ def add_motion(
 
     latents : np.ndarray [shape=(n_frames, dim)], the vectors to move (base latents plus pulse)
     amplitude : np.ndarray [shape=(n_frames,)] in [0, 1]
+    react : one value, or one per frame (a timeline's)
     """
     n_frames, dim = latents.shape
     period = motion_period(fps)
-    state = MotionState(draws.signs, fps=fps, react=react, truncation=truncation)
+    per_frame = np.ndim(react) > 0  # a timeline's: the speed and the turning margin follow it frame by frame
+    state = MotionState(draws.signs, fps=fps, react=react[0] if per_frame else react, truncation=truncation)
     out = np.empty_like(latents, dtype=np.float64)
     for i in range(n_frames):
+        if per_frame:
+            state.react, state.step_size = react[i], react[i] * MOTION_SPEED / fps
         out[i] = state.step(latents[i], amplitude[i], draws.factors[i // period])
     return out
 
@@ -203,8 +208,9 @@ def draw_beat_directions(rng: np.random.Generator, dim: int) -> np.ndarray:
 
 
 def beat_offsets(envelope: np.ndarray, beat_frames: Sequence[int], directions: np.ndarray,
-                 react: float) -> np.ndarray:
+                 react: float | np.ndarray) -> np.ndarray:
     """Offsets ``react * envelope * direction``; the direction moves to the next of ``directions`` on every beat.
+    ``react`` is one value, or one per frame (a timeline's).
 
     envelope : [shape=(n_frames,)] from :func:`hit_envelope`
     Returns np.ndarray [shape=(n_frames, dim)]
@@ -213,4 +219,5 @@ def beat_offsets(envelope: np.ndarray, beat_frames: Sequence[int], directions: n
     for frame in beat_frames:
         if 0 < frame < len(envelope):
             which[frame:] += 1
-    return react * envelope[:, None] * directions[which % len(directions)]
+    react = np.asarray(react, dtype=np.float64)
+    return (react[:, None] if react.ndim else react) * envelope[:, None] * directions[which % len(directions)]
