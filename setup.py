@@ -36,6 +36,7 @@ setup(
         "requests>=2.28",
         "safetensors>=0.4",
         "matplotlib>=3.6",
+        "pyyaml>=6",  # timeline files
     ],
     extras_require={
         "diffusion": DIFFUSION,

@@ -48,6 +48,11 @@ def _number(text: str) -> int | float:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
 
 
+def _number_or_schedule(text: str) -> int | float | str:
+    """A number, or a schedule string (``"0:(0.2), 1:04:(1.0)"``), which hallucinate checks."""
+    return text if ":" in text else _number(text)
+
+
 def _seconds(text: str) -> float:
     value = _number(text)
     if not 0 < value < float("inf"):
@@ -71,12 +76,14 @@ def _resolution(text: str) -> int | tuple[int, int]:
 # How each kind of command-line form is read.
 _CLI_FORMS = {
     "number": {"type": _number, "metavar": "N"},
+    "schedule": {"type": _number_or_schedule, "metavar": "N|SCHEDULE"},
     "flag": {"action": argparse.BooleanOptionalAction},
     "resolution": {"type": _resolution, "metavar": "N|WxH"},
     "ints": {"type": int, "nargs": "+", "metavar": "N"},
     "numbers": {"type": _number, "nargs": "+", "metavar": "N"},
     "file": {"metavar": "FILE"},
     "address": {"metavar": "ADDRESS"},
+    "snap": {"choices": ["beat", "bar"]},
 }
 
 

@@ -18,7 +18,7 @@ from .audio.decode import readable_duration
 from .audio.feature import MAX_MELS
 from .audio.signals import Routing, Signals, route_signals
 from .effects.generator import EffectsGenerator
-from .latents.compose import Draws, compose
+from .latents.compose import PLACED_SETTINGS, Draws, compose
 from .render import arguments
 from .render.loop import QUEUED_BATCHES, keep_style, reporting, write_video
 from .render.plan import PlannedEffect, Progress, RenderPlan, RenderResult, frame_window
@@ -27,6 +27,8 @@ from .render.segments import settings_key, stored_seed
 from .render.workers import drawing
 from .style.base import RenderOptions, Style
 from .style.resolve import DEFAULT_STYLE, load_style, resolve_style
+from .timeline import TimelineSettings, place
+from .timeline.place import song_grid
 from .utils import checks as validation
 from .utils.device import resolve_device
 
@@ -130,10 +132,10 @@ class LucidSonicDream:
         speed_fpm: float = 12,
         pulse_percussive: bool = True,
         pulse_harmonic: bool = False,
-        pulse_react: float = 0.5,
+        pulse_react: float | str = 0.5,
         motion_percussive: bool = False,
         motion_harmonic: bool = True,
-        motion_react: float = 0.5,
+        motion_react: float | str = 0.5,
         motion_randomness: float = 0.5,
         truncation: float = 1,
         classes: list[int] | None = None,
@@ -150,8 +152,13 @@ class LucidSonicDream:
         custom_effects: list[EffectsGenerator] | None = None,
         seed: int | None = None,
         truncation_psi: float = 1.0,
-        beat_react: float = 0,
+        beat_react: float | str = 0,
         sections: bool = False,
+        timeline: str | Path | list[dict] | None = None,
+        snap: str | None = None,
+        offset: float = 0.0,
+        beats_per_bar: int = 4,
+        bar_one: float | None = None,
         *,
         progress: Progress | None = None,
     ) -> RenderResult:
@@ -242,6 +249,7 @@ class LucidSonicDream:
         n_frames = int(round(length * out.fps))
         if n_frames < 1:
             raise ValueError(f"the part to render ({length:.3f} s) is shorter than one frame at fps={out.fps:g}")
+        _check_timeline(job.timeline, self.source, song_length)
         frames = (0, n_frames)
         if window is not None:
             at = out.start if window[0] is None else validation.number("at", window[0], low=out.start)
@@ -282,13 +290,22 @@ class LucidSonicDream:
         report(0, 1, "Analysing audio")
         signals = route_signals(self._analysis, self.song, routing, start=out.start, length=length, fps=out.fps,
                                 n_frames=n_frames, n_mels=min(dim, MAX_MELS),
-                                structure=job.beat.sections or job.beat.react > 0,
+                                structure=job.beat.sections or job.beat.react > 0 or job.timeline.needs_beats,
                                 classes=style.num_possible_classes > 0)
         report(1, 1, "Analysing audio")
 
-        # 5. Compose the vectors of every frame.
+        # 5. The timeline on the frames, and the vectors of every frame.
+        timeline = job.timeline
+        signals = signals.shifted(int(round(timeline.offset * out.fps)))
+        placed = None
+        if timeline.active:
+            placed = place(timeline.keyframes, song_grid(signals, timeline, song_length), fps=out.fps,
+                           n_frames=n_frames, start=out.start, snap=timeline.snap, offset=timeline.offset,
+                           schedules=timeline.schedules, base=job.values)
+            signals.settings = placed.values
         vectors = compose(signals, pulse=job.pulse, motion=job.motion, beat=job.beat, classes=job.classes,
-                          start=out.start, draws=draws, dim=dim, num_classes=style.num_possible_classes)
+                          start=out.start, draws=draws, dim=dim, num_classes=style.num_possible_classes,
+                          timeline=placed)
 
         # 6. The plan: everything the frame loop draws, with absolute paths (it may be drawn elsewhere).
         plan = RenderPlan(
@@ -327,3 +344,26 @@ def render_album(renders: list[tuple[LucidSonicDream, arguments.RenderSettings]]
     seconds = time.perf_counter() - started
     return [RenderResult(plan.output.file, plan.seed, signals, count, seconds)
             for (plan, signals, _), count in zip(planned, frames)]
+
+
+def _check_timeline(timeline: TimelineSettings, source, song_length: float) -> None:
+    """What a timeline asks for that can be refused before any analysis: song times past the end, and keyframes
+    for what this version does not switch yet."""
+    for keyframe in timeline.keyframes:
+        if keyframe.at.kind == "time" and keyframe.at.value > song_length:
+            raise ValueError(f"{keyframe}: {keyframe.at} is past the end of the song ({song_length:.2f} s)")
+        if keyframe.prompts is not None and source.kind != "diffusion":
+            raise ValueError(f"{keyframe}: prompts are for diffusion styles; this style ({source.kind}) takes "
+                             "classes (classes: [...]) or a scene")
+        for part in ("prompts", "classes", "style"):
+            if getattr(keyframe, part) is not None:
+                raise ValueError(f"{keyframe}: switching {part} at a keyframe is not built yet; this version's "
+                                 "keyframes set scenes and pulse_react, motion_react and beat_react")
+        unplaced = sorted(set(keyframe.settings) - set(PLACED_SETTINGS))
+        if unplaced:
+            raise ValueError(f"{keyframe}: {', '.join(unplaced)} cannot change along the song yet; keyframes set "
+                             f"{', '.join(PLACED_SETTINGS)} and scenes")
+    for name, points in timeline.schedules.items():
+        for position, _ in points:
+            if position.kind == "time" and position.value > song_length:
+                raise ValueError(f"{name}: the key {position} is past the end of the song ({song_length:.2f} s)")

@@ -29,7 +29,8 @@ def test_hallucinate_signature_is_the_declaration():
 
 def test_every_argument_has_a_check_help_and_group():
     for argument in ARGUMENTS:
-        assert argument.help and argument.group in ("output", "pulse", "motion", "beat", "classes", "effects", "style")
+        assert argument.help and argument.group in ("output", "pulse", "motion", "beat", "classes", "effects", "style",
+                                                                "timeline")
         assert argument.check(argument.name, argument.default, dict(DEFAULTS)) == argument.default or \
             argument.name == "custom_effects"
 

@@ -12,8 +12,8 @@ import lucidsonicdreams
 PACKAGE = Path(lucidsonicdreams.__file__).parent
 # The pipeline's order: a module may import its own stage and the ones before it, never a later one.
 RANK = {"utils": 0, "errors": 0, "version": 0, "catalog": 1, "models": 2, "audio": 3, "demo": 3, "latents": 4,
-        "style": 5, "effects": 6, "render": 7, "dream": 8, "spectrogram": 9, "canvas": 10, "live": 10, "app": 11,
-        "cli": 12,
+        "timeline": 4, "style": 5, "effects": 6, "render": 7, "dream": 8, "spectrogram": 9, "canvas": 10, "live": 10,
+        "app": 11, "cli": 12,
         "__init__": 13, "__main__": 13}
 
 

@@ -11,8 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..audio.signals import Signals
+from ..timeline.place import Placed, ease
 from . import classes as cls_math
 from . import noise as noise_math
+
+# The settings a timeline can change frame by frame (keyframes and schedules); the rest are one value per render.
+PLACED_SETTINGS = ("pulse_react", "motion_react", "beat_react")
 
 
 @dataclass(frozen=True)
@@ -74,24 +78,37 @@ class Vectors:
 
 
 def compose(signals: Signals, *, pulse: Pulse, motion: Motion, beat: Beat, classes: Classes, start: float,
-            draws: Draws, dim: int, num_classes: int) -> Vectors:
+            draws: Draws, dim: int, num_classes: int, timeline: Placed | None = None) -> Vectors:
     """Noise vectors (base path, pulse, beat, motion) and class vectors for every frame of ``signals``;
-    ``start`` is the song time of frame 0 (class shuffle times are song times)."""
+    ``start`` is the song time of frame 0 (class shuffle times are song times). A ``timeline`` sets the react
+    settings frame by frame and switches the base path to its scenes'."""
     n, fps = signals.n_frames, signals.fps
+    values = timeline.values if timeline is not None else {}
+    pulse_react = values.get("pulse_react", pulse.react)
+    motion_react = values.get("motion_react", motion.react)
+    beat_react = values.get("beat_react", beat.react)
     if beat.sections and len(signals.section_frames):
         noise = noise_math.section_latents(draws.base, signals.section_frames, n, dim, fps, motion.speed_fpm,
                                            motion.truncation)
     else:
         noise = noise_math.base_latents(draws.base, n, dim, fps, motion.speed_fpm, motion.truncation)
-    pulse_drive = noise_math.pulse(signals.pulse, pulse.react)
+    for scene in timeline.scenes if timeline is not None else ():
+        # A scene's own path, from its seed: the same seed is the same place, wherever it comes back.
+        path = noise_math.base_latents(np.random.default_rng(scene.seed), n, dim, fps, motion.speed_fpm,
+                                       motion.truncation)
+        weight = ease(scene.ease if scene.frames else "step",
+                      (np.arange(n) - scene.frame) / scene.frames if scene.frames else
+                      (np.arange(n) >= scene.frame).astype(np.float64))
+        noise = noise + weight[:, None] * (path - noise)
+    pulse_drive = noise_math.pulse(signals.pulse, pulse_react)
     hits = noise_math.hit_envelope(signals.hits, fps)
     noise = noise + pulse_drive[:, None]
-    if beat.react:
+    if np.any(beat_react):
         noise = noise + noise_math.beat_offsets(hits, signals.beat_frames,
-                                                noise_math.draw_beat_directions(draws.beat, dim), beat.react)
+                                                noise_math.draw_beat_directions(draws.beat, dim), beat_react)
     noise = noise_math.add_motion(noise, signals.motion,
                                   noise_math.draw_motion(draws.motion, n, dim, fps, motion.randomness),
-                                  fps=fps, react=motion.react, truncation=motion.truncation)
+                                  fps=fps, react=motion_react, truncation=motion.truncation)
 
     order = None
     if num_classes:
@@ -105,5 +122,5 @@ def compose(signals: Signals, *, pulse: Pulse, motion: Motion, beat: Beat, class
         shuffle_at=shuffle_at, shuffle_shift=int(round(classes.shuffle_strength * 12)),
         dominant_first=classes.dominant_first,
     )
-    drives = {"pulse": pulse_drive, "motion": motion.react * signals.motion, "beat": beat.react * hits}
+    drives = {"pulse": pulse_drive, "motion": motion_react * signals.motion, "beat": beat_react * hits}
     return Vectors(noise.astype(np.float32), class_vecs.astype(np.float32), order, drives)

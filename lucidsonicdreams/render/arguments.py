@@ -15,6 +15,8 @@ from pathlib import Path
 
 from ..effects.builtin import Contrast, EffectSettings, Flash, check_custom
 from ..latents.compose import Beat, Classes, Motion, Pulse
+from ..timeline import Schedule, TimelineSettings, load_timeline, parse_schedule
+from ..timeline.place import SNAPS
 from ..utils import checks as validation
 
 Check = Callable[[str, object, dict], object]  # (name, value, the arguments checked before it) -> checked value
@@ -41,14 +43,15 @@ class Control:
 
 @dataclass(frozen=True)
 class Argument:
-    """One ``hallucinate`` argument. ``cli`` is how the command line reads it (``number``, ``flag``, ``resolution``,
-    ``ints``, ``numbers``, ``file``), or ``None`` where it has no command-line form (a Python object)."""
+    """One ``hallucinate`` argument. ``cli`` is how the command line reads it (``number``, ``schedule``, ``flag``,
+    ``resolution``, ``ints``, ``numbers``, ``file``, ``address``, ``snap``), or ``None`` where it has no
+    command-line form (a Python object)."""
 
     name: str
     default: object
     check: Check
     help: str
-    group: str  # the settings group it lands in: output, pulse, motion, beat, classes, effects, style
+    group: str  # the settings group it lands in: output, pulse, motion, beat, classes, effects, style, timeline
     field: str  # its field in that group
     cli: str | None = "number"
     app: Control | None = None
@@ -56,6 +59,30 @@ class Argument:
 
 def _number(**bounds) -> Check:
     return lambda name, value, earlier: validation.number(name, value, **bounds)
+
+
+def _schedulable(**bounds) -> Check:
+    """A number, or a schedule of numbers keyed by song time (``"0:(0.2), 1:04:(1.0)"``)."""
+
+    def check(name: str, value: object, earlier: dict) -> float | Schedule:
+        if not isinstance(value, str):
+            return validation.number(name, value, **bounds)
+        points = parse_schedule(name, value)
+        for position, number in points:
+            validation.number(f"{name}: the value at {position}", number, **bounds)
+        return Schedule(tuple(points))
+
+    return check
+
+
+def _timeline(name: str, value: object, earlier: dict) -> tuple | None:
+    return None if value is None else load_timeline(value)
+
+
+def _snap(name: str, value: object, earlier: dict) -> str | None:
+    if value is not None and value not in SNAPS:
+        raise ValueError(f"{name} must be 'beat', 'bar' or None, got {value!r}")
+    return value
 
 
 def _optional_number(**bounds) -> Check:
@@ -144,14 +171,14 @@ ARGUMENTS: tuple[Argument, ...] = (
              cli="flag", app=Control("checkbox", "Pulse from the percussive part")),
     Argument("pulse_harmonic", False, _flag, "drive the pulse from the harmonic part", "pulse", "harmonic",
              cli="flag", app=Control("checkbox", "Pulse from the harmonic part")),
-    Argument("pulse_react", 0.5, _number(low=0), "strength of the pulse", "pulse", "react",
-             app=_slider("Pulse react", main=True)),
+    Argument("pulse_react", 0.5, _schedulable(low=0), "strength of the pulse", "pulse", "react",
+             cli="schedule", app=_slider("Pulse react", main=True)),
     Argument("motion_percussive", False, _flag, "drive the motion from the percussive part", "motion", "percussive",
              cli="flag", app=Control("checkbox", "Motion from the percussive part")),
     Argument("motion_harmonic", True, _flag, "drive the motion from the harmonic part", "motion", "harmonic",
              cli="flag", app=Control("checkbox", "Motion from the harmonic part")),
-    Argument("motion_react", 0.5, _number(low=0), "speed of the motion", "motion", "react",
-             app=_slider("Motion react", main=True)),
+    Argument("motion_react", 0.5, _schedulable(low=0), "speed of the motion", "motion", "react",
+             cli="schedule", app=_slider("Motion react", main=True)),
     Argument("motion_randomness", 0.5, _number(low=0, high=1), "share of the motion that is randomly slowed (0..1)",
              "motion", "randomness", app=_slider("Motion randomness", high=1)),
     Argument("truncation", 1, _number(low=0, high=1), "scale of the latent vectors (0..1)", "motion", "truncation",
@@ -190,14 +217,25 @@ ARGUMENTS: tuple[Argument, ...] = (
                          none_is=-1)),
     Argument("truncation_psi", 1.0, _number(), "StyleGAN styles: pull towards the average latent (1 = off)", "style",
              "truncation_psi", app=_slider("Truncation psi (StyleGAN)", high=1)),
-    Argument("beat_react", 0, _number(low=0),
+    Argument("beat_react", 0, _schedulable(low=0),
              "strength of the beat-locked hits: every onset pushes the image, which springs back (0 = off)", "beat",
-             "react", app=_slider("Beat react", main=True, default=0.5,
+             "react", cli="schedule", app=_slider("Beat react", main=True, default=0.5,
                                   why="the app shows what the music does; 0.4 scripts keep 0.4's look")),
     Argument("sections", False, _flag, "change the picture's character at the song's section boundaries", "beat",
              "sections", cli="flag",
              app=Control("checkbox", "New look for each song section", main=True, default=True,
                          why="as beat_react: on in the app, off for 0.4 scripts")),
+    Argument("timeline", None, _timeline, "keyframes at song times, beats, bars or sections that set scenes and "
+             "react settings: a .yaml or .json file (from Python, also a list of mappings); see the README",
+             "timeline", "keyframes", cli="file"),
+    Argument("snap", None, _snap, "move timeline keyframes given in seconds to the nearest beat or bar",
+             "timeline", "snap", cli="snap"),
+    Argument("offset", 0.0, _number(low=-2, high=2), "move every hit, beat, section and keyframe by this many "
+             "seconds (negative: the picture leads the sound)", "timeline", "offset"),
+    Argument("beats_per_bar", 4, _number(low=1, high=32, integer=True), "beats per bar, for 'bar N' in a timeline",
+             "timeline", "beats_per_bar"),
+    Argument("bar_one", None, _optional_number(low=0), "song time (s) of the first beat of bar 1 (default: the "
+             "first beat found)", "timeline", "bar_one"),
 )
 BY_NAME = {a.name: a for a in ARGUMENTS}
 DEFAULTS = {a.name: a.default for a in ARGUMENTS}
@@ -233,6 +271,7 @@ class RenderSettings:
     classes: Classes
     effects: EffectSettings
     truncation_psi: float
+    timeline: TimelineSettings = TimelineSettings()
     values: dict = field(default_factory=dict, compare=False)  # the checked values by argument name
 
 
@@ -246,9 +285,13 @@ def parse(file_name: object, **values: object) -> RenderSettings:
     checked: dict = {}
     for argument in ARGUMENTS:
         checked[argument.name] = argument.check(argument.name, values.get(argument.name, argument.default), checked)
+    # A schedule drives its setting frame by frame; its group holds the most it reaches (so that a beat_react that
+    # starts at 0 still has the beats found).
+    schedules = {name: value.points for name, value in checked.items() if isinstance(value, Schedule)}
     groups: dict[str, dict] = {}
     for argument in ARGUMENTS:
-        groups.setdefault(argument.group, {})[argument.field] = checked[argument.name]
+        value = checked[argument.name]
+        groups.setdefault(argument.group, {})[argument.field] = value.largest if isinstance(value, Schedule) else value
     effects = groups["effects"]
     return RenderSettings(
         output=Output(file=file, **groups["output"]),
@@ -262,5 +305,7 @@ def parse(file_name: object, **values: object) -> RenderSettings:
             custom=effects["custom"],
         ),
         truncation_psi=groups["style"]["truncation_psi"],
+        timeline=TimelineSettings(**{**groups["timeline"], "keyframes": groups["timeline"]["keyframes"] or ()},
+                                  schedules=schedules),
         values=checked,
     )

@@ -1,0 +1,282 @@
+"""The timeline stage: positions, schedules and keyframes as written, and placed on the frames exactly."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from conftest import chord_track, kick_track, write
+
+import lucidsonicdreams.dream as dream_module
+from lucidsonicdreams import LucidSonicDream
+from lucidsonicdreams.audio.feature import GRID_SECONDS
+from lucidsonicdreams.cli import main
+from lucidsonicdreams.timeline import Grid, load_timeline, parse_position, parse_schedule, place
+from lucidsonicdreams.timeline.place import ease
+
+BEATS = 0.31 + np.arange(400) * 0.4875  # 123.1 BPM from 0.31 s: no beat falls on a frame at 24 or 60 fps
+GRID = Grid(beats=BEATS, sections=np.array([0.0, 30.0, 61.5, 95.0]), labels=("A", "B", "A", "C"), duration=200.0)
+BASE = {"pulse_react": 0.5, "motion_react": 0.5, "beat_react": 0.0}
+
+
+@pytest.mark.parametrize("written, kind, value", [
+    ("1:32.5", "time", 92.5), (92.5, "time", 92.5), ("0:07", "time", 7.0), ("1:02:03", "time", 3723.0),
+    ("bar 17", "bar", 17), ("Beat 65", "beat", 65), ("section 3", "section", 3), ("section B", "section", "B"),
+])
+def test_positions_as_written(written, kind, value):
+    position = parse_position(written, "at")
+    assert (position.kind, position.value) == (kind, value)
+
+
+@pytest.mark.parametrize("written, message", [
+    ("bar 0", "bars are counted from 1"), ("beat 0", "beats are counted from 1"), (-3, "0 or more seconds"),
+    ("1:75", "seconds and minutes go up to 59"), ("soon", "is not a position"), ("bar x", "whole number"),
+    (True, "is not a position"),
+])
+def test_bad_positions_say_how_to_write_one(written, message):
+    with pytest.raises(ValueError, match=message):
+        parse_position(written, "at")
+
+
+def test_a_schedule_reads_song_times_and_bars():
+    assert [(str(p), v) for p, v in parse_schedule("pulse_react", "0:(0.2), 1:04:(1.0), bar 33:(0.5)")] == [
+        ("0 s", 0.2), ("64 s", 1.0), ("bar 33", 0.5)]
+
+
+@pytest.mark.parametrize("text, where", [
+    ("0:(0.2) 1:04:(1.0)", "character 9: expected a comma"), ("0:(x)", "character 4 of '0:(x)' is not a number"),
+    ("0:(0.2), bar 0:(1)", "character 10 of"), ("", "character 1: expected KEY:"), ("0:(1),", "character 7"),
+    ("0:(inf)", "character 4"),
+])
+def test_a_malformed_schedule_gives_the_character_position(text, where):
+    with pytest.raises(ValueError, match=f"pulse_react: .*{re.escape(where)}"):
+        parse_schedule("pulse_react", text)
+
+
+@pytest.mark.parametrize("fps", [24, 60])
+def test_a_bar_keyframe_starts_on_the_frame_nearest_its_downbeat(fps):
+    keyframes = load_timeline([{"at": "bar 17", "pulse_react": 1.2, "transition": "cut"},
+                               {"at": "beat 65", "scene": 7}])
+    placed = place(keyframes, GRID, fps=fps, n_frames=int(100 * fps), base=BASE)
+    assert placed.frames == (round(BEATS[64] * fps),) * 2  # bar 17 begins on the 65th beat
+    curve = placed.values["pulse_react"]
+    assert np.all(curve[: placed.frames[0]] == 0.5) and np.all(curve[placed.frames[0]:] == 1.2)
+    assert placed.scenes[0].frame == placed.frames[0] and placed.scenes[0].seed == 7
+
+
+def test_snap_moves_a_time_to_the_nearest_beat_or_bar_and_an_anchor_moves_the_bars():
+    keyframes = load_timeline([{"at": 10.1, "beat_react": 1.0}])
+    nearest_beat = BEATS[np.argmin(np.abs(BEATS - 10.1))]
+    assert place(keyframes, GRID, fps=60, n_frames=6000, base=BASE, snap="beat").frames == (round(nearest_beat * 60),)
+    bars = BEATS[::4]
+    assert place(keyframes, GRID, fps=60, n_frames=6000, base=BASE, snap="bar").frames == (
+        round(bars[np.argmin(np.abs(bars - 10.1))] * 60),)
+    anchored = Grid(beats=BEATS, anchor=1.3)  # bar 1 starts on the beat nearest 1.3 s: the third
+    assert place(load_timeline([{"at": "bar 2", "scene": 1}]), anchored, fps=60, n_frames=6000, base=BASE
+                 ).frames == (round(BEATS[2 + 4] * 60),)
+
+
+def test_offset_moves_every_keyframe_by_that_many_seconds_to_the_nearest_frame():
+    keyframes = load_timeline([{"at": "bar 5", "scene": 1}, {"at": 20, "pulse_react": 1}])
+    plain = place(keyframes, GRID, fps=30, n_frames=3000, base=BASE)
+    early = place(keyframes, GRID, fps=30, n_frames=3000, base=BASE, offset=-0.04)
+    assert early.frames == tuple(round((t - 0.04) * 30) for t in (BEATS[16], 20.0))
+    assert plain.frames != early.frames
+
+
+def test_a_schedule_gives_the_same_values_at_any_frame_rate():
+    schedule = {"pulse_react": parse_schedule("pulse_react", "0:(0.2), 0:05.5:(1.0), bar 20:(0.4), 1:10:(0.1)")}
+    at24 = place((), GRID, fps=24, n_frames=24 * 90, base=BASE, schedules=schedule).values["pulse_react"]
+    at60 = place((), GRID, fps=60, n_frames=60 * 90, base=BASE, schedules=schedule).values["pulse_react"]
+    assert np.allclose(at24[::2], at60[::5], rtol=0, atol=1e-12)  # the instants both rates share: every 1/12 s
+    assert at24[0] == 0.2 and at24[-1] == 0.1 and at24[24 * 5 + 12] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("kind", ["step", "linear", "smooth"])
+def test_a_transition_follows_its_ease_exactly(kind):
+    keyframes = load_timeline([{"at": "0:10", "motion_react": 2.5, "transition": 2, "ease": kind}])
+    curve = place(keyframes, GRID, fps=25, n_frames=500, base=BASE).values["motion_react"]
+    u = np.arange(50) / 50
+    expected = {"step": np.zeros(50), "linear": u, "smooth": u * u * (3 - 2 * u)}[kind]
+    assert np.array_equal(curve[250:300], 0.5 + 2.0 * expected)
+    assert np.all(curve[:250] == 0.5) and np.all(curve[300:] == 2.5)
+    assert np.array_equal(ease(kind, u), expected)
+
+
+def test_a_transition_in_beats_lasts_until_that_many_beats_later():
+    keyframes = load_timeline([{"at": "beat 9", "pulse_react": 1, "transition": "2 beats"},
+                               {"at": "beat 41", "pulse_react": 0, "transition": "1 bar", "ease": "step"}])
+    curve = place(keyframes, GRID, fps=100, n_frames=10000, base=BASE).values["pulse_react"]
+    start, end = round(BEATS[8] * 100), round(BEATS[8] * 100) + round((BEATS[10] - BEATS[8]) * 100)
+    assert curve[start] == 0.5 and curve[end - 1] < 1 and curve[end] == 1
+    step = round(BEATS[40] * 100)
+    assert np.all(curve[step : step + round((BEATS[44] - BEATS[40]) * 100)] == 1)  # step: flat, then 0
+    assert curve[-1] == 0
+
+
+def test_sections_by_number_or_label():
+    keyframes = load_timeline([{"at": "section 3", "scene": 2}, {"at": "section C", "scene": 3}])
+    assert place(keyframes, GRID, fps=10, n_frames=2000, base=BASE).frames == (615, 950)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"at": "bar 2", "pulse_rect": 1}, "'pulse_rect' is not something a keyframe sets; did you mean 'pulse_react'"),
+    ({"pulse_react": 1}, "keyframe 1 has no 'at'"),
+    ({"at": "bar 0", "pulse_react": 1}, "keyframe 1, 'at': bars are counted from 1"),
+    ({"at": 5}, r"keyframe 1 \(at 5 s\) sets nothing"),
+    ({"at": 5, "pulse_react": -1}, r"keyframe 1 \(at 5 s\): pulse_react must be in"),
+    ({"at": 5, "truncation": 2}, "truncation must be in"),
+    ({"at": 5, "scene": 1, "transition": "2 bears"}, "transition '2 bears' is not a length"),
+    ({"at": 5, "scene": 1, "ease": "bounce"}, "ease must be one of step, linear, smooth"),
+    ({"at": 5, "prompts": ["a fox", ""]}, "none empty"),
+])
+def test_a_bad_keyframe_is_named_with_the_fix(entry, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        load_timeline([entry])
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"at": "3:30", "scene": 1}, r"keyframe 1 \(at 210 s\): 210 s is past the end of the song \(200.00 s\)"),
+    ({"at": "bar 101", "scene": 1}, "bar 101 is past the song's last bar"),
+    ({"at": "section 5", "scene": 1}, "the song has 4 sections"),
+    ({"at": "section D", "scene": 1}, "no section is labelled 'D'; the labels are A, B, C"),
+])
+def test_a_keyframe_outside_the_song_is_refused_when_placed(entry, message):
+    with pytest.raises(ValueError, match=message):
+        place(load_timeline([entry]), GRID, fps=24, n_frames=4800, base=BASE)
+
+
+def test_yaml_and_json_files_give_the_same_keyframes(tmp_path):
+    entries = [{"at": "0:00", "prompts": ["fog over a city at night"]},
+               {"at": "bar 17", "scene": 7, "transition": "2 beats", "ease": "smooth", "pulse_react": 1.2},
+               {"at": "section B", "prompts": ["a storm of glass"]}]
+    (tmp_path / "t.json").write_text(json.dumps(entries))
+    (tmp_path / "t.yaml").write_text("""
+- at: "0:00"
+  prompts: ["fog over a city at night"]
+- at: bar 17
+  scene: 7
+  transition: 2 beats      # or seconds (a number), "1 bar", "cut"
+  ease: smooth
+  pulse_react: 1.2
+- at: section B            # a label (sections="repeat") or "section 3"
+  prompts: ["a storm of glass"]
+""")
+    assert load_timeline(tmp_path / "t.yaml") == load_timeline(tmp_path / "t.json") == load_timeline(entries)
+
+
+def test_a_timeline_file_runs_no_code_and_bad_files_are_named(tmp_path, marker):
+    hostile = tmp_path / "hostile.yaml"
+    hostile.write_text(f"- at: !!python/object/apply:os.system ['touch {marker}']\n  scene: 1\n")
+    with pytest.raises(ValueError, match="hostile.yaml is not valid YAML"):
+        load_timeline(hostile)
+    assert not marker.exists()
+    (tmp_path / "bad.json").write_text("[{'at': 1}]")
+    with pytest.raises(ValueError, match="bad.json is not valid JSON"):
+        load_timeline(tmp_path / "bad.json")
+    with pytest.raises(FileNotFoundError, match="missing.yaml"):
+        load_timeline(tmp_path / "missing.yaml")
+    with pytest.raises(TypeError, match="timeline must be a list of keyframes"):
+        load_timeline({"at": 1})
+
+
+# --- in a render -------------------------------------------------------------------------------------------------
+
+QUIET = {"resolution": 16, "seed": 3, "progress": lambda *a: None}
+
+
+@pytest.fixture(scope="module")
+def groove(tmp_path_factory):
+    """16 s of kicks at 120 BPM from 0.5 s over a held chord."""
+    y = 0.8 * kick_track(np.arange(0.5, 16, 0.5), 16) + 0.2 * chord_track((261.63, 329.63, 392.0), 16)
+    return write(tmp_path_factory.mktemp("groove") / "groove.wav", y)
+
+
+@pytest.mark.parametrize("fps", [24, 60])
+def test_a_scheduled_setting_reads_back_exactly_at_any_frame_rate(groove, fps):
+    dream = LucidSonicDream(str(groove))
+    dream.plan("x.mp4", fps=fps, pulse_react="0:(0.2), 0:04:(1.0), 0:10:(0.5)", beat_react="0:(0), 8:(0.7)",
+               **QUIET)
+    times = np.arange(dream.signals.n_frames) / fps
+    assert np.allclose(dream.signals.settings["pulse_react"], np.interp(times, [0, 4, 10], [0.2, 1.0, 0.5]),
+                       rtol=0, atol=1e-12)
+    assert np.allclose(dream.signals.settings["beat_react"], np.interp(times, [0, 8], [0, 0.7]), rtol=0, atol=1e-12)
+
+
+def test_a_bar_keyframe_in_a_render_lands_on_its_downbeat_and_the_music_still_drives(groove):
+    dream = LucidSonicDream(str(groove))
+    timeline = [{"at": "bar 3", "pulse_react": 1.5, "transition": "cut"}]
+    plan = dream.plan("x.mp4", fps=30, timeline=timeline, **QUIET)
+    beats = dream.signals.song.cached(("beats",), None).frames * GRID_SECONDS
+    frame = round(beats[8] * 30)  # bar 3 starts on the 9th beat
+    curve = dream.signals.settings["pulse_react"]
+    assert np.all(curve[:frame] == 0.5) and np.all(curve[frame:] == 1.5)
+    plain = dream.plan("x.mp4", fps=30, **QUIET)
+    assert np.allclose(plan.drives["pulse"][frame + 30:], 3 * plain.drives["pulse"][frame + 30:])  # the music, x3
+
+
+def test_a_scene_cut_changes_the_picture_in_one_frame_and_a_transition_spreads_it(groove):
+    dream = LucidSonicDream(str(groove))
+    still = {"pulse_react": 0, "motion_react": 0, **QUIET}  # the vectors are the base path alone
+
+    def noise(**settings):
+        return dream.plan("x.mp4", fps=24, **{**still, **settings}).noise.astype(np.float64)
+
+    plain = noise()
+    cut = noise(timeline=[{"at": 6, "scene": 9, "transition": "cut"}])
+    faded = noise(timeline=[{"at": 6, "scene": 9, "transition": 2}])
+    assert np.array_equal(cut[:144], plain[:144]) and np.array_equal(faded[:144], plain[:144])
+    step = np.abs(np.diff(cut, axis=0)).mean(axis=1)
+    assert step[143] == step.max() and step[143] > 20 * np.median(step)  # frames 143 -> 144: all at once
+    w = np.arange(48)[:, None] / 48  # linear, from frame 144 (6 s) over 2 s
+    assert np.allclose(faded[144:192], plain[144:192] + w * (cut[144:192] - plain[144:192]), rtol=0, atol=1e-5)
+    assert np.allclose(faded[192:], cut[192:], rtol=0, atol=1e-6)
+    assert np.array_equal(noise(timeline=[{"at": 6, "scene": 9, "transition": "cut"}]), cut)  # same seed, same place
+    other = noise(timeline=[{"at": 6, "scene": 10, "transition": "cut"}])
+    assert np.abs(other[144:] - cut[144:]).mean() > 0.3
+
+
+def test_offset_moves_every_hit_by_exactly_that_many_frames(groove):
+    dream = LucidSonicDream(str(groove))
+    dream.plan("x.mp4", fps=25, beat_react=0.5, **QUIET)
+    hits, beats = dream.signals.hits.copy(), dream.signals.beat_frames.copy()
+    dream.plan("x.mp4", fps=25, beat_react=0.5, offset=-0.08, **QUIET)  # 2 frames early
+    assert np.array_equal(dream.signals.hits[:-2], hits[2:])
+    assert np.array_equal(dream.signals.beat_frames, beats[beats >= 2] - 2)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"timeline": [{"at": "0:20", "scene": 1}]}, r"keyframe 1 \(at 20 s\): 20 s is past the end of the song"),
+    ({"timeline": [{"at": 2, "pulse_rect": 1}]}, "did you mean 'pulse_react'"),
+    ({"timeline": [{"at": "bar 0", "scene": 1}]}, "bars are counted from 1"),
+    ({"timeline": [{"at": 2, "prompts": ["a fox"]}]}, "prompts are for diffusion styles"),
+    ({"pulse_react": "0:(0.2), 3:(1.0"}, "pulse_react: the schedule .* is malformed at character 9"),
+    ({"pulse_react": "0:(0.2), 0:30:(1.0)"}, "the key 30 s is past the end of the song"),
+    ({"fps": 24, "snap": "downbeat"}, "snap must be 'beat', 'bar' or None"),
+])
+def test_bad_timelines_are_refused_before_any_analysis(groove, monkeypatch, settings, message):
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("analysed before refusing")
+
+    monkeypatch.setattr(dream_module, "route_signals", no_analysis)
+    with pytest.raises(ValueError, match=message):
+        LucidSonicDream(str(groove)).plan("x.mp4", **{"fps": 24, **settings}, **QUIET)
+
+
+def test_the_command_line_takes_a_timeline_file(groove, tmp_path):
+    (tmp_path / "show.yaml").write_text("- at: bar 2\n  scene: 4\n  transition: 1 beat\n- at: 5\n  "
+                                        "beat_react: 0.8\n  ease: smooth\n  transition: 1\n")
+    out = tmp_path / "show.mp4"
+    assert main(["render", str(groove), "-o", str(out), "--timeline", str(tmp_path / "show.yaml"), "--snap", "beat",
+                 "--offset", "-0.04", "--pulse-react", "0:(0.2), 0:04:(1.0)", "--fps", "12", "--resolution", "16",
+                 "--duration", "8", "--seed", "1"]) == 0
+    assert out.exists()
+
+
+def test_the_command_line_names_a_bad_schedule_in_one_line(groove, tmp_path, capsys):
+    assert main(["render", str(groove), "-o", str(tmp_path / "x.mp4"), "--pulse-react", "0:(0.2) 4:(1)"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pulse_react: the schedule" in err and "character 9" in err
+    assert not (tmp_path / "x.mp4").exists()
