@@ -19,7 +19,7 @@ from conftest import probe
 from test_live_analysis import click_track
 
 from lucidsonicdreams.cli import main
-from lucidsonicdreams.live.engine import LiveDream
+from lucidsonicdreams.live.engine import LiveDream, LiveImage
 from lucidsonicdreams.live.page import LivePage
 from lucidsonicdreams.live.sinks import RecordSink
 from lucidsonicdreams.live.sources import FileSource
@@ -503,3 +503,21 @@ def test_a_stylegan_pickle_and_a_diffusion_model_play_live(kind, clicks_123, tmp
     images = [frame.image for frame in dream.frames(FileSource(path, offline=True), seconds=2)]
     assert len(images) == 20 and images[0].shape == (size, size, 3)
     assert len({image.tobytes() for image in images}) > 10  # the sound moves the picture
+
+
+def test_a_recording_keeps_its_length_when_the_first_frames_are_dropped(clicks_123, tmp_path):
+    path, _ = clicks_123
+    sink = RecordSink(tmp_path / "take.mp4")
+
+    class Source:  # what a sink reads of a source
+        path, sample_rate, offline = None, SR, False
+
+    sink.open((16, 16), 10, Source())
+    images = [np.full((16, 16, 3), 40 * i, np.uint8) for i in range(5)]
+    for index in (2, 3, 6):  # 0, 1 (a slow start), 4 and 5 dropped
+        sink.frame(LiveImage(index, index / 10, images[index % 5], None, np.zeros(SR // 10, np.float32)))
+    sink.close()
+    info = probe(tmp_path / "take.mp4")
+    assert len(info["frames"]) == 7  # frames 0-6, in step with the sound
+    means = [float(f.mean()) for f in info["frames"]]
+    assert np.allclose(means, [80, 80, 80, 120, 120, 120, 40], atol=2)  # through H.264

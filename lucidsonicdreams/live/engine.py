@@ -138,6 +138,11 @@ class LiveDream:
         section_due: float | None = None  # when a new section was heard, until its look begins
         latest: LiveFrame | None = None
         unseen: list[np.ndarray] = []
+        # One frame drawn before the sound starts: the first call of a network is the slow one (memory, kernels),
+        # and it would otherwise make the show's first frames late.
+        classes = self.style.num_possible_classes
+        self._draw(np.zeros(dim, np.float32), np.full(classes, 1.0 / max(classes, 1), np.float32),
+                   FrameSignals(0.0, 0.0, 0.0, False, np.zeros(12), 0.0))
         source.start()
         started = time.perf_counter()
         i = 0

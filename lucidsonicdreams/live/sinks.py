@@ -42,8 +42,8 @@ class RecordSink:
             raise
 
     def frame(self, frame: LiveImage) -> None:
-        while self._last is not None and self._count < frame.index:  # frames dropped in between
-            self._writer.write(self._last)
+        while self._count < frame.index:  # frames dropped before this one (the first ones: this one, earlier)
+            self._writer.write(self._last if self._last is not None else frame.image)
             self._count += 1
         self._writer.write(frame.image)
         self._last, self._count = frame.image, frame.index + 1
