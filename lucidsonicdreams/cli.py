@@ -73,6 +73,24 @@ def _resolution(text: str) -> int | tuple[int, int]:
     raise argparse.ArgumentTypeError(f"resolution must be N or WIDTHxHEIGHT, got {text!r}")
 
 
+class _SectionsAction(argparse.Action):
+    """``--sections`` (a new look per section), ``--sections repeat`` (the same look for the same kind of section)
+    and ``--no-sections``."""
+
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        super().__init__(option_strings + [s.replace("--", "--no-", 1) for s in option_strings], dest, **kwargs)
+
+    def __call__(self, parser, namespace, value, option_string=None) -> None:
+        if option_string.startswith("--no-"):
+            if value is not None:
+                parser.error(f"{option_string} takes no value")
+            setattr(namespace, self.dest, False)
+        elif value in (None, "repeat"):
+            setattr(namespace, self.dest, value or True)
+        else:
+            parser.error(f"{option_string} takes no value, or 'repeat'; got {value!r}")
+
+
 # How each kind of command-line form is read.
 _CLI_FORMS = {
     "number": {"type": _number, "metavar": "N"},
@@ -84,6 +102,7 @@ _CLI_FORMS = {
     "file": {"metavar": "FILE"},
     "address": {"metavar": "ADDRESS"},
     "snap": {"choices": ["beat", "bar"]},
+    "sections": {"action": _SectionsAction, "nargs": "?", "metavar": "repeat"},
 }
 
 

@@ -42,6 +42,24 @@ def chord_track(freqs, seconds: float, sr: int = SR, envelope=None) -> np.ndarra
     return y * (envelope(t) if envelope is not None else 1.0)
 
 
+def texture(kind: str, seconds: float, rng: np.random.Generator, sr: int = SR) -> np.ndarray:
+    """A: a soft C major chord of sines over low thumps on the half beat. B: a bright F# major chord of square
+    waves over hi-hat noise on every eighth: another harmony and another timbre."""
+    t = np.arange(int(seconds * sr)) / sr
+    n = int(0.08 * sr)
+    if kind == "A":
+        y = sum(0.15 * np.sin(2 * np.pi * f * t) for f in (261.6, 329.6, 392.0))
+        for at in np.arange(0, seconds, 0.5):
+            i = int(at * sr)
+            y[i : i + n] += 0.4 * np.sin(2 * np.pi * 60 * t[:n]) * np.exp(-t[:n] * 40)
+    else:
+        y = sum(0.1 * np.sign(np.sin(2 * np.pi * f * t)) for f in (370.0, 466.2, 554.4))
+        for at in np.arange(0, seconds, 0.25):
+            i = int(at * sr)
+            y[i : i + n // 3] += 0.3 * rng.standard_normal(n // 3)
+    return y.astype(np.float32)
+
+
 def write(path: Path, y: np.ndarray, sr: int = SR, channels: int = 1) -> Path:
     y = np.asarray(y, dtype=np.float32)
     if channels > 1:

@@ -227,7 +227,7 @@ def test_another_style_of_the_same_song_reuses_its_analysis(tmp_path, song, monk
     app.preview(str(song), {}, Settings(render=render), seconds=1)
     calls = []
     for module, name in ((analysis, "load_mono"), (analysis, "separate"), (analysis, "chromagram"),
-                         (signals, "track_beats"), (signals, "section_boundaries")):
+                         (signals, "track_beats"), (signals, "song_sections")):
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
     video, _, status = app.preview(str(song), {}, Settings(style=str(model), model_upload=True, render=render),

@@ -118,7 +118,9 @@ def test_cli_plot_signals(groove, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("kwargs, error", [
-    ({"beat_react": -0.1}, ValueError), ({"beat_react": "lots"}, TypeError), ({"sections": "yes"}, TypeError),
+    ({"beat_react": -0.1}, ValueError), ({"beat_react": "lots"}, ValueError),  # a string is a schedule
+    ({"beat_react": "0:(0.2), 2:(-1)"}, ValueError), ({"sections": "yes"}, ValueError),
+    ({"beat_react": [1]}, TypeError),
     ({"sections": 1}, TypeError), ({"resolution": 20000}, ValueError), ({"resolution": (8192, 8192)}, ValueError),
     ({"resolution": (1, 64)}, ValueError),
 ])

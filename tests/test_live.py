@@ -15,7 +15,7 @@ import urllib.request
 import numpy as np
 import pytest
 import soundfile
-from conftest import probe
+from conftest import probe, texture
 from test_live_analysis import click_track
 
 from lucidsonicdreams.cli import main
@@ -96,28 +96,10 @@ def test_offline_is_causal_and_reproducible(tmp_path):
     assert not all(np.array_equal(a, b) for a, b in zip(first[5 * 30:], changed[5 * 30:]))
 
 
-def texture(kind: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
-    """A: a soft C major chord of sines over low thumps on the half beat. B: a bright F# major chord of square
-    waves over hi-hat noise on every eighth: another harmony and another timbre."""
-    t = np.arange(int(seconds * SR)) / SR
-    n = int(0.08 * SR)
-    if kind == "A":
-        y = sum(0.15 * np.sin(2 * np.pi * f * t) for f in (261.6, 329.6, 392.0))
-        for at in np.arange(0, seconds, 0.5):
-            i = int(at * SR)
-            y[i : i + n] += 0.4 * np.sin(2 * np.pi * 60 * t[:n]) * np.exp(-t[:n] * 40)
-    else:
-        y = sum(0.1 * np.sign(np.sin(2 * np.pi * f * t)) for f in (370.0, 466.2, 554.4))
-        for at in np.arange(0, seconds, 0.25):
-            i = int(at * SR)
-            y[i : i + n // 3] += 0.3 * rng.standard_normal(n // 3)
-    return y.astype(np.float32)
-
-
 @pytest.mark.parametrize("form", ["ABAB", "AAAA", "BBBB"])
 def test_a_new_look_begins_where_the_music_changes_and_nowhere_else(form, tmp_path):
     rng = np.random.default_rng(0)
-    soundfile.write(tmp_path / "song.wav", np.concatenate([texture(k, 10, rng) for k in form]), SR)
+    soundfile.write(tmp_path / "song.wav", np.concatenate([texture(k, 10, rng, SR) for k in form]), SR)
 
     def sections(**settings):
         # A style that costs nothing: this is about when the looks change.

@@ -280,3 +280,61 @@ def test_the_command_line_names_a_bad_schedule_in_one_line(groove, tmp_path, cap
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "pulse_react: the schedule" in err and "character 9" in err
     assert not (tmp_path / "x.mp4").exists()
+
+
+# --- choruses come back ------------------------------------------------------------------------------------------
+
+def test_sections_with_the_same_label_take_the_same_path():
+    from lucidsonicdreams.latents.noise import SECTION_FADE_SECONDS, repeating_section_latents
+
+    starts, labels = [100, 220, 320], ["A", "B", "A", "C"]
+    out = repeating_section_latents(np.random.default_rng(1), starts, labels, 450, 8, 25, 12, 1.0)
+    fade = round(SECTION_FADE_SECONDS * 25)
+    assert np.array_equal(out[220 + fade : 320], out[fade : 100])  # the second A, from the end of its fade
+    assert np.abs(out[100 + fade : 220] - out[fade : 120]).mean() > 0.3  # B is elsewhere
+    assert np.abs(out[320 + fade :] - out[fade : 130]).mean() > 0.3  # and so is C
+
+
+@pytest.fixture(scope="module")
+def abab(tmp_path_factory):
+    """Two clearly different textures, 8 s each, in the form A B A B."""
+    from conftest import texture
+
+    rng = np.random.default_rng(0)
+    return write(tmp_path_factory.mktemp("abab") / "abab.wav",
+                 np.concatenate([texture(k, 8, rng) for k in "ABAB"]))
+
+
+def test_choruses_return_to_their_look(abab):
+    dream = LucidSonicDream(str(abab))
+    still = {"pulse_react": 0, "motion_react": 0, "fps": 20, **QUIET}  # the vectors are the base path alone
+    noise = dream.plan("x.mp4", sections="repeat", **still).noise.astype(np.float64)
+    signals = dream.signals
+    assert signals.section_labels == ("A", "B", "A", "B")
+    starts = [0, *signals.section_frames.tolist(), len(noise)]
+    assert all(abs(s - 160 * i) <= 10 for i, s in enumerate(starts[1:-1], start=1))  # every 8 s, give or take
+    fade, common = 20, min(np.diff(starts))  # the 1 s cross-fade into each section
+    first_a, second_a = noise[starts[0] + fade : starts[0] + common], noise[starts[2] + fade : starts[2] + common]
+    first_b, second_b = noise[starts[1] + fade : starts[1] + common], noise[starts[3] + fade : starts[3] + common]
+    assert np.array_equal(first_a, second_a) and np.array_equal(first_b, second_b)
+    assert np.abs(first_a - first_b).mean() > 0.3
+    classes = dream.plan("x.mp4", sections="repeat", **still).classes  # the same pitches drive the same classes
+    assert np.abs(classes[starts[2] + fade : starts[2] + common] - classes[fade:common]).max() < 0.05
+    new_looks = dream.plan("x.mp4", sections=True, **still)  # each section its own look
+    later = new_looks.noise.astype(np.float64)[starts[2] + fade : starts[2] + common]
+    assert np.abs(later - new_looks.noise[fade:common]).mean() > 0.3
+
+
+def test_a_keyframe_can_name_a_section_label(abab):
+    dream = LucidSonicDream(str(abab))
+    dream.plan("x.mp4", fps=20, timeline=[{"at": "section B", "pulse_react": 2, "transition": "cut"}], **QUIET)
+    first_b = dream.signals.section_frames[0]
+    assert np.flatnonzero(dream.signals.settings["pulse_react"] == 2)[0] == first_b
+
+
+def test_sections_repeat_from_the_command_line(abab, tmp_path):
+    out = tmp_path / "abab.mp4"
+    assert main(["render", str(abab), "-o", str(out), "--sections", "repeat", "--fps", "8", "--resolution", "16",
+                 "--seed", "1"]) == 0 and out.exists()
+    with pytest.raises(ValueError, match="sections must be True, False or 'repeat'"):
+        LucidSonicDream(str(abab)).plan("x.mp4", sections="again", **QUIET)

@@ -6,6 +6,8 @@ ISMIR 2014), built from librosa's parts; small whole-song arrays, so memory stay
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import librosa
 import numpy as np
 import scipy.linalg
@@ -29,30 +31,54 @@ _FEATURE_NOISE = 0.05
 TIMBRE_SCALE = 10.0
 
 
-def section_boundaries(chroma: np.ndarray, timbre: np.ndarray, beats: Beats) -> np.ndarray:
-    """Grid frames where a new section starts (never 0), from chroma and timbre, moved onto beats.
+@dataclass(frozen=True)
+class Sections:
+    """A song's sections: the grid frame where each one after the first starts, and every section's label ("A",
+    "B", ... in order of first appearance): sections with the same label are the same kind of music."""
+
+    boundaries: np.ndarray
+    labels: tuple[str, ...]
+
+
+def song_sections(chroma: np.ndarray, timbre: np.ndarray, beats: Beats) -> Sections:
+    """Sections from chroma and timbre, their starts moved onto beats, and labelled by the cluster most of each
+    one's steps fall in.
 
     chroma : np.ndarray [shape=(12, n_grid)], silence = 0
     timbre : np.ndarray [shape=(d, n_grid)], e.g. MFCCs of the log-mel spectrogram in dB
-    Returns np.ndarray [shape=(n_boundaries,)] of grid frames, ascending
     """
     n_grid = chroma.shape[1]
     step = max(1, int(round(SECTION_STEP_SECONDS / GRID_SECONDS)))
     marks = np.arange(step, n_grid, step)
     if len(marks) < 8:
-        return np.zeros(0, dtype=int)
+        return Sections(np.zeros(0, dtype=int), ("A",))
     starts = np.concatenate([[0], marks])
     features = np.vstack([chroma, timbre / TIMBRE_SCALE])
     synced = librosa.util.sync(features, marks, aggregate=np.median)
     labels = _laplacian_labels(synced[:12], synced[12:])
     cuts = _merge_short([0] + [i for i in range(1, len(labels)) if labels[i] != labels[i - 1]], starts, n_grid)
     cuts = _drop_weak(cuts, synced, len(labels))
+    clusters = [int(np.bincount(labels[lo:hi]).argmax()) for lo, hi in zip(cuts, cuts[1:] + [len(labels)])]
+    letters: dict[int, str] = {}
+    for cluster in clusters:
+        letters.setdefault(cluster, _letter(len(letters)))
     boundaries = starts[cuts[1:]].astype(int)
     if len(beats.frames):
         # A section starts on the nearest beat, when one is within half a step.
         nearest = beats.frames[np.argmin(np.abs(beats.frames[None, :] - boundaries[:, None]), axis=1)]
         boundaries = np.where(np.abs(nearest - boundaries) <= step / 2, nearest, boundaries)
-    return boundaries
+    return Sections(boundaries, tuple(letters[c] for c in clusters))
+
+
+def section_boundaries(chroma: np.ndarray, timbre: np.ndarray, beats: Beats) -> np.ndarray:
+    """Grid frames where a new section starts (never 0): :func:`song_sections` without the labels.
+    Returns np.ndarray [shape=(n_boundaries,)] of grid frames, ascending."""
+    return song_sections(chroma, timbre, beats).boundaries
+
+
+def _letter(index: int) -> str:
+    """A, B, ..., Z, then A2, B2, ..."""
+    return chr(ord("A") + index % 26) + (str(index // 26 + 1) if index >= 26 else "")
 
 
 def _laplacian_labels(chroma: np.ndarray, timbre: np.ndarray) -> np.ndarray:

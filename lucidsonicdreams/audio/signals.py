@@ -15,7 +15,7 @@ import numpy as np
 from ..audio.analysis import AnalysisCache, Part, TrackAnalysis
 from ..audio.beat import Beats, track_beats
 from ..audio.feature import GRID_SECONDS, peak_at_frames
-from ..audio.segment import section_boundaries
+from ..audio.segment import song_sections
 
 # Onset strength is scaled so that this quantile of the frames with any onset reads 1: the strong hits of a
 # song reach full strength, not only its single loudest one, and hits keep their relative sizes.
@@ -45,6 +45,7 @@ class Signals:
     beat_frames: np.ndarray  # frames on a beat
     tempo: float  # beats per minute, 0 without beats
     section_frames: np.ndarray  # first frame of every section after the first
+    section_labels: tuple[str, ...] = ("A",)  # every section's label, the first included: the same, the same music
     effects: list[np.ndarray] = field(default_factory=list)  # [shape=(n,)] each, in [0, 1]
     song: TrackAnalysis | None = field(default=None, repr=False)
     settings: dict[str, np.ndarray] = field(default_factory=dict)  # [shape=(n,)] each: what a timeline sets
@@ -69,9 +70,15 @@ class Signals:
             marks = np.asarray(marks) + frames
             return marks[(marks >= 0) & (marks < n)]
 
+        # A section that now starts before frame 0 is the one the render starts in; one moved past the end is gone.
+        starts = np.asarray(self.section_frames) + frames
+        labels = list(self.section_labels)
+        first = labels[0] if not np.any(starts <= 0) else labels[int(np.flatnonzero(starts <= 0)[-1]) + 1]
+        kept = (starts > 0) & (starts < n)
         return replace(self, pulse=self.pulse[source], motion=self.motion[source], chroma=self.chroma[source],
-                       hits=self.hits[source], beat_frames=moved(self.beat_frames),
-                       section_frames=moved(self.section_frames), effects=[e[source] for e in self.effects])
+                       hits=self.hits[source], beat_frames=moved(self.beat_frames), section_frames=starts[kept],
+                       section_labels=(first, *(label for label, keep in zip(labels[1:], kept) if keep)),
+                       effects=[e[source] for e in self.effects])
 
     @property
     def beat_times(self) -> np.ndarray:
@@ -89,6 +96,18 @@ def hit_strength(onset: np.ndarray) -> np.ndarray:
     if len(active) == 0:
         return np.zeros_like(onset)
     return np.clip(onset / np.quantile(active, HIT_QUANTILE), 0.0, 1.0)
+
+
+def _labels_of(grid_starts: np.ndarray, labels: tuple[str, ...], fps: float, n_frames: int,
+               frames: np.ndarray) -> tuple[str, ...]:
+    """The labels of the sections that begin in the render, the first included, in the order of ``frames``
+    (:func:`to_frames` of ``grid_starts``: sections that land on one frame count once, the later label)."""
+    at = np.round(np.asarray(grid_starts) * GRID_SECONDS * fps).astype(int)
+    by_frame = {0: labels[0]}
+    for frame, label in zip(at, labels[1:]):
+        if 0 <= frame < n_frames:
+            by_frame[int(frame)] = label
+    return tuple(by_frame[f] for f in [0, *frames.tolist()] if f in by_frame)
 
 
 def to_frames(grid_frames: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
@@ -128,15 +147,16 @@ def route_signals(
     if structure:
         song_track.start_chroma()  # the sections compare the song's harmony
     hits = np.zeros(n_frames)
-    beats, sections = Beats(0.0, np.zeros(0, dtype=int)), np.zeros(0, dtype=int)
+    beats, sections, labels = Beats(0.0, np.zeros(0, dtype=int)), np.zeros(0, dtype=int), ("A",)
     if structure:
         # Hits are the onsets of the pulse's audio as a whole: the attacks of every instrument, drums included.
         hits = hit_strength(peak_at_frames(track(routing.pulse[0]).grid("onset", n_mels), fps, n_frames))
         # Beats and sections depend on neither the frame rate nor the mel-band count (onsets and timbre use their
         # own bands): found once per excerpt, for every later render and style.
         beats = song_track.cached(("beats",), lambda: track_beats(song_track.grid("onset", n_mels)))
-        sections = song_track.cached(("sections",), lambda: section_boundaries(
+        found = song_track.cached(("sections",), lambda: song_sections(
             song_track.chroma_grid(), song_track.grid("timbre", n_mels), beats))
+        sections, labels = found.boundaries, found.labels
     return Signals(
         fps=fps,
         start=start,
@@ -146,7 +166,8 @@ def route_signals(
         hits=hits,
         beat_frames=to_frames(beats.frames, fps, n_frames),
         tempo=beats.tempo,
-        section_frames=to_frames(sections, fps, n_frames),
+        section_frames=(section_frames := to_frames(sections, fps, n_frames)),
+        section_labels=_labels_of(sections, labels, fps, n_frames, section_frames),
         effects=[amplitude(source) for source in routing.effects],
         song=song_track,
     )

@@ -46,6 +46,7 @@ def class_vectors(
     shuffle_at: set[int] = frozenset(),
     shuffle_shift: int = 6,
     dominant_first: bool = False,
+    turns: dict[int, int] | None = None,
 ) -> np.ndarray:
     """Class weights per frame driven by the 12 pitch classes (0.4's rule).
 
@@ -53,7 +54,8 @@ def class_vectors(
     with ``dominant_first``, the k-th most present pitch drives ``classes[k]``). The first frame takes the
     chroma of the first frame with pitch content; each later frame adds ``pitch_react * CLASS_RATE_FPS / fps``
     times its chroma to the previous frame's weights, re-normalises them to [0, 1] and scales them by ``complexity``.
-    The result is averaged over ``smooth_seconds``, centred on each frame.
+    The result is averaged over ``smooth_seconds``, centred on each frame. ``turns`` (frame: k) sets the
+    assignment to the first one rotated by k pitches from that frame (a section's own, where sections repeat).
 
     chroma : np.ndarray [shape=(n_frames, 12)]
     Returns np.ndarray [shape=(n_frames, num_classes)]
@@ -71,6 +73,8 @@ def class_vectors(
     out = np.zeros((n_frames, num_classes))
     weights = ClassWeights(classes, num_classes, fps, pitch_react=pitch_react, complexity=complexity)
     for i in range(n_frames):
+        if turns and i in turns:  # from this frame, the assignment turned this far from the first
+            weights.classes = np.roll(classes, -turns[i])
         if i in shuffle_at:
             weights.shuffle(shuffle_shift)
         out[i] = weights.step(chroma[sounding[0] if i == 0 and len(sounding) else i])

@@ -39,7 +39,7 @@ class Motion:
 @dataclass(frozen=True)
 class Beat:
     react: float
-    sections: bool
+    sections: bool | str  # True: a new look per section; "repeat": the same look wherever a label comes back
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,11 @@ def compose(signals: Signals, *, pulse: Pulse, motion: Motion, beat: Beat, class
     pulse_react = values.get("pulse_react", pulse.react)
     motion_react = values.get("motion_react", motion.react)
     beat_react = values.get("beat_react", beat.react)
-    if beat.sections and len(signals.section_frames):
+    repeat = beat.sections == "repeat"
+    if repeat and len(signals.section_frames):
+        noise = noise_math.repeating_section_latents(draws.base, signals.section_frames, signals.section_labels, n,
+                                                     dim, fps, motion.speed_fpm, motion.truncation)
+    elif beat.sections and len(signals.section_frames):
         noise = noise_math.section_latents(draws.base, signals.section_frames, n, dim, fps, motion.speed_fpm,
                                            motion.truncation)
     else:
@@ -114,13 +118,20 @@ def compose(signals: Signals, *, pulse: Pulse, motion: Motion, beat: Beat, class
     if num_classes:
         order = cls_math.repeat_to_twelve(classes.classes or cls_math.default_classes(draws.classes, num_classes))
     shuffle_at = cls_math.shuffle_frames(classes.shuffle_seconds, start, fps, n)
-    if beat.sections:
+    turns = None
+    if repeat:
+        # Each label has its own assignment: a fifth further round the pitch circle per new label (7 and 12 share
+        # no factor, so 12 labels get 12 different ones), the same wherever the label comes back.
+        seen = list(dict.fromkeys(signals.section_labels))
+        turns = {frame: 7 * seen.index(label) % 12
+                 for frame, label in zip([0, *signals.section_frames.tolist()], signals.section_labels)}
+    elif beat.sections:
         shuffle_at |= set(signals.section_frames.tolist())
     class_vecs = cls_math.class_vectors(
         signals.chroma, order or [], num_classes, fps,
         pitch_react=classes.pitch_react, complexity=classes.complexity, smooth_seconds=classes.smooth_seconds,
         shuffle_at=shuffle_at, shuffle_shift=int(round(classes.shuffle_strength * 12)),
-        dominant_first=classes.dominant_first,
+        dominant_first=classes.dominant_first, turns=turns,
     )
     drives = {"pulse": pulse_drive, "motion": motion_react * signals.motion, "beat": beat_react * hits}
     return Vectors(noise.astype(np.float32), class_vecs.astype(np.float32), order, drives)

@@ -89,14 +89,60 @@ def section_latents(
         spread = truncated_normal(rng, (n_keys, dim))
         keys = np.clip(np.sqrt(1 - SECTION_SPREAD**2) * centre + SECTION_SPREAD * spread, -2, 2)
         paths.append(interpolate_keys(keys, hi - lo))
-    out = np.concatenate(paths)
+    return truncation * _cross_fade(np.concatenate(paths), bounds, fps)
+
+
+def repeating_section_latents(
+    rng: np.random.Generator,
+    section_starts: Sequence[int],
+    labels: Sequence[str],
+    n_frames: int,
+    dim: int,
+    fps: float,
+    speed_fpm: float,
+    truncation: float,
+) -> np.ndarray:
+    """Base latents where every section with the same label takes the same path: a chorus that comes back
+    returns to its own place, frame for frame from its start (after the cross-fade into it).
+
+    Each label has a centre of its own (drawn in the order the labels first appear, each far from the one
+    before) and keys around it every ``60 / speed_fpm`` seconds from the section's start, linearly interpolated.
+
+    section_starts : first frame of each section after the first, ascending
+    labels : every section's label, the first included
+    Returns np.ndarray [shape=(n_frames, dim)]
+    """
+    starts = [int(s) for s in section_starts if 0 < s < n_frames]
+    bounds = [0] + starts + [n_frames]
+    spans = list(zip(bounds[:-1], bounds[1:]))
+    longest: dict[str, int] = {}
+    for (lo, hi), label in zip(spans, labels):
+        longest[label] = max(longest.get(label, 0), hi - lo)
+    key_frames = fps * 60 / speed_fpm if speed_fpm > 0 else float("inf")
+    paths, centre = {}, None
+    for label, length in longest.items():  # in the order the labels first appear
+        fresh = truncated_normal(rng, (dim,))
+        centre = fresh if centre is None else np.clip(np.sqrt(0.75) * fresh - 0.5 * centre, -2, 2)
+        n_keys = int(length / key_frames) + 2 if key_frames < float("inf") else 1
+        keys = np.clip(np.sqrt(1 - SECTION_SPREAD**2) * centre + SECTION_SPREAD * truncated_normal(rng, (n_keys, dim)),
+                       -2, 2)
+        position = np.arange(length) / key_frames
+        lower = np.minimum(position.astype(int), n_keys - 1)
+        weight = (position - lower)[:, None]
+        paths[label] = (1 - weight) * keys[lower] + weight * keys[np.minimum(lower + 1, n_keys - 1)]
+    out = np.concatenate([paths[label][: hi - lo] for (lo, hi), label in zip(spans, labels)])
+    return truncation * _cross_fade(out, bounds, fps)
+
+
+def _cross_fade(out: np.ndarray, bounds: Sequence[int], fps: float) -> np.ndarray:
+    """Fade the path from where it was into each section's own over ``SECTION_FADE_SECONDS`` (in place)."""
     fade = max(1, int(round(SECTION_FADE_SECONDS * fps)))
     for start in bounds[1:-1]:
-        end = min(start + fade, n_frames)
+        end = min(start + fade, len(out))
         weight = ((np.arange(start, end) - start + 1) / fade)[:, None]
         weight = weight * weight * (3 - 2 * weight)  # smoothstep: no kink where the fade starts and ends
         out[start:end] = (1 - weight) * out[start - 1] + weight * out[start:end]
-    return truncation * out
+    return out
 
 
 def smooth(steps: np.ndarray) -> np.ndarray:

@@ -93,6 +93,14 @@ def _flag(name: str, value: object, earlier: dict) -> bool:
     return validation.flag(name, value)
 
 
+def _sections(name: str, value: object, earlier: dict) -> bool | str:
+    if value == "repeat":
+        return value
+    if isinstance(value, str):
+        raise ValueError(f"{name} must be True, False or 'repeat', got {value!r}")
+    return validation.flag(name, value)
+
+
 def _optional_flag(name: str, value: object, earlier: dict) -> bool | None:
     return validation.flag(name, value, optional=True)
 
@@ -221,8 +229,9 @@ ARGUMENTS: tuple[Argument, ...] = (
              "strength of the beat-locked hits: every onset pushes the image, which springs back (0 = off)", "beat",
              "react", cli="schedule", app=_slider("Beat react", main=True, default=0.5,
                                   why="the app shows what the music does; 0.4 scripts keep 0.4's look")),
-    Argument("sections", False, _flag, "change the picture's character at the song's section boundaries", "beat",
-             "sections", cli="flag",
+    Argument("sections", False, _sections, "change the picture's character at the song's section boundaries; "
+             "'repeat': sections of the same kind (a chorus that comes back) return to the same look", "beat",
+             "sections", cli="sections",
              app=Control("checkbox", "New look for each song section", main=True, default=True,
                          why="as beat_react: on in the app, off for 0.4 scripts")),
     Argument("timeline", None, _timeline, "keyframes at song times, beats, bars or sections that set scenes and "

@@ -153,9 +153,11 @@ def song_grid(signals: Signals, settings: TimelineSettings, duration: float) -> 
     when the timeline needs them), and the song's length."""
     song, start = signals.song, signals.start
     beats = sections = np.zeros(0)
+    labels: tuple[str, ...] = ()
     if song is not None and settings.needs_beats:
         # Found by the analysis already (a timeline that needs them asks for them): the exact times, not frames.
         beats = start + np.asarray(song.cached(("beats",), lambda: None).frames) * GRID_SECONDS
-        sections = start + np.asarray(song.cached(("sections",), lambda: None)) * GRID_SECONDS
-    return Grid(beats=beats, sections=np.concatenate([[start], sections]), duration=duration,
+        found = song.cached(("sections",), lambda: None)
+        sections, labels = start + np.asarray(found.boundaries) * GRID_SECONDS, found.labels
+    return Grid(beats=beats, sections=np.concatenate([[start], sections]), labels=labels, duration=duration,
                 beats_per_bar=settings.beats_per_bar, anchor=settings.bar_one)
