@@ -338,3 +338,11 @@ def test_sections_repeat_from_the_command_line(abab, tmp_path):
                  "--seed", "1"]) == 0 and out.exists()
     with pytest.raises(ValueError, match="sections must be True, False or 'repeat'"):
         LucidSonicDream(str(abab)).plan("x.mp4", sections="again", **QUIET)
+
+
+def test_two_sections_in_a_row_with_one_label_are_one_stretch():
+    from lucidsonicdreams.latents.noise import repeating_section_latents
+
+    joined = repeating_section_latents(np.random.default_rng(1), [100, 220], ["A", "A", "B"], 300, 8, 25, 12, 1.0)
+    single = repeating_section_latents(np.random.default_rng(1), [220], ["A", "B"], 300, 8, 25, 12, 1.0)
+    assert np.array_equal(joined, single)

@@ -112,7 +112,13 @@ def repeating_section_latents(
     labels : every section's label, the first included
     Returns np.ndarray [shape=(n_frames, dim)]
     """
-    starts = [int(s) for s in section_starts if 0 < s < n_frames]
+    starts, kept = [], [labels[0]]
+    for start, label in zip(section_starts, labels[1:]):
+        # Two sections in a row with the same label are one stretch of the same music: its path runs on.
+        if 0 < start < n_frames and label != kept[-1]:
+            starts.append(int(start))
+            kept.append(label)
+    labels = kept
     bounds = [0] + starts + [n_frames]
     spans = list(zip(bounds[:-1], bounds[1:]))
     longest: dict[str, int] = {}
