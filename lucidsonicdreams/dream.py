@@ -17,6 +17,7 @@ from .audio.analysis import AnalysisCache, Part, choose_part
 from .audio.decode import readable_duration
 from .audio.feature import MAX_MELS
 from .audio.signals import Routing, Signals, route_signals
+from .effects.builtin import EffectSettings, contrast_effect, flash_effect
 from .effects.generator import EffectsGenerator
 from .latents.compose import PLACED_SETTINGS, Draws, compose
 from .render import arguments
@@ -28,7 +29,7 @@ from .render.workers import drawing
 from .style.base import RenderOptions, Style
 from .style.resolve import DEFAULT_STYLE, load_style, resolve_style
 from .timeline import TimelineSettings, place
-from .timeline.place import song_grid
+from .timeline.place import Placed, song_grid
 from .utils import checks as validation
 from .utils.device import resolve_device
 
@@ -236,7 +237,7 @@ class LucidSonicDream:
         out = job.output
         self._latest = None  # the previous render's vectors go before the next ones are made
         # 1. Check the inputs: every file named, the output path, the part to render (headers only, no decoding).
-        effects = job.effects.chosen(self.contrast_audio, self.flash_audio)
+        effects = _timed_effects(job.effects, job.timeline).chosen(self.contrast_audio, self.flash_audio)
         inputs = {"song": self.song, "pulse_audio": self.pulse_audio, "motion_audio": self.motion_audio,
                   "class_audio": self.class_audio, "output_audio": out.audio,
                   **{f"custom_effects[{i}].audio": fx.audio for i, fx in enumerate(effects) if fx.audio}}
@@ -301,7 +302,8 @@ class LucidSonicDream:
         if timeline.active:
             placed = place(timeline.keyframes, song_grid(signals, timeline, song_length), fps=out.fps,
                            n_frames=n_frames, start=out.start, snap=timeline.snap, offset=timeline.offset,
-                           schedules=timeline.schedules, base=job.values)
+                           schedules=timeline.schedules,
+                           base={**job.values, **{name: job.values[name] or 0.0 for name in _STRENGTHS.values()}})
             signals.settings = placed.values
         vectors = compose(signals, pulse=job.pulse, motion=job.motion, beat=job.beat, classes=job.classes,
                           start=out.start, draws=draws, dim=dim, num_classes=style.num_possible_classes,
@@ -312,7 +314,7 @@ class LucidSonicDream:
             style=self.source, style_seed=style_seed, device=str(self.device), seed=seed, fps=out.fps,
             start=out.start, length=length, noise=vectors.noise, classes=vectors.classes,
             class_order=vectors.class_order,
-            effects=tuple(PlannedEffect(fx, amplitude) for fx, amplitude in zip(effects, signals.effects)),
+            effects=tuple(_planned_effect(fx, amplitude, placed) for fx, amplitude in zip(effects, signals.effects)),
             options=options, output=replace(out, file=out.file.absolute()),
             audio=(out.audio or self.song).absolute(), drives=vectors.drives, settings_key=asked,
         )
@@ -357,8 +359,8 @@ def _check_timeline(timeline: TimelineSettings, source, song_length: float) -> N
                              "classes (classes: [...]) or a scene")
         for part in ("prompts", "classes", "style"):
             if getattr(keyframe, part) is not None:
-                raise ValueError(f"{keyframe}: switching {part} at a keyframe is not built yet; this version's "
-                                 "keyframes set scenes and pulse_react, motion_react and beat_react")
+                raise ValueError(f"{keyframe}: switching {part} at a keyframe is not built yet; keyframes set "
+                                 f"scenes and {', '.join(PLACED_SETTINGS)}")
         unplaced = sorted(set(keyframe.settings) - set(PLACED_SETTINGS))
         if unplaced:
             raise ValueError(f"{keyframe}: {', '.join(unplaced)} cannot change along the song yet; keyframes set "
@@ -367,3 +369,28 @@ def _check_timeline(timeline: TimelineSettings, source, song_length: float) -> N
         for position, _ in points:
             if position.kind == "time" and position.value > song_length:
                 raise ValueError(f"{name}: the key {position} is past the end of the song ({song_length:.2f} s)")
+
+
+# The built-in effects whose strength a timeline can change, by the function that draws them.
+_STRENGTHS = {contrast_effect: "contrast_strength", flash_effect: "flash_strength"}
+
+
+def _timed_effects(effects: EffectSettings, timeline: TimelineSettings) -> EffectSettings:
+    """The effects with the built-in ones that a timeline's keyframes set turned on (at strength 0 until the first
+    keyframe that sets them): their amplitudes are analysed with the rest."""
+    set_by_keyframes = {name for keyframe in timeline.keyframes for name in keyframe.settings}
+    turned_on = {part: replace(getattr(effects, part), strength=1.0) for part in ("contrast", "flash")
+                 if f"{part}_strength" in set_by_keyframes and getattr(effects, part).strength is None}
+    return replace(effects, **turned_on)
+
+
+def _planned_effect(effect: EffectsGenerator, amplitude: np.ndarray, placed: Placed | None) -> PlannedEffect:
+    """An effect with its amplitude per frame; a built-in one whose strength a timeline changes draws at its
+    largest strength, its amplitude scaled frame by frame (the effects use strength x amplitude)."""
+    name = _STRENGTHS.get(effect.func)
+    if placed is None or name not in placed.values:
+        return PlannedEffect(effect, amplitude)
+    strength = placed.values[name]
+    peak = float(strength.max())
+    timed = EffectsGenerator(effect.func, audio=effect.audio, strength=peak, percussive=effect.percussive)
+    return PlannedEffect(timed, amplitude * (strength / peak if peak > 0 else 0.0))

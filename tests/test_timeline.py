@@ -346,3 +346,40 @@ def test_two_sections_in_a_row_with_one_label_are_one_stretch():
     joined = repeating_section_latents(np.random.default_rng(1), [100, 220], ["A", "A", "B"], 300, 8, 25, 12, 1.0)
     single = repeating_section_latents(np.random.default_rng(1), [220], ["A", "B"], 300, 8, 25, 12, 1.0)
     assert np.array_equal(joined, single)
+
+
+def test_constant_per_frame_speed_and_truncation_give_what_the_values_give():
+    from lucidsonicdreams.latents.noise import base_latents
+
+    values = base_latents(np.random.default_rng(4), 500, 16, 25, 12.0, 0.7)
+    arrays = base_latents(np.random.default_rng(4), 500, 16, 25, np.full(500, 12.0), np.full(500, 0.7))
+    assert np.allclose(arrays, values, rtol=0, atol=1e-12)
+
+
+def test_speed_truncation_and_class_pitch_react_follow_a_timeline(groove):
+    dream = LucidSonicDream(str(groove))
+    still = {"pulse_react": 0, "motion_react": 0, "fps": 20, **QUIET}  # the vectors are the base path alone
+    plain = dream.plan("x.mp4", **still).noise.astype(np.float64)
+    halved = dream.plan("x.mp4", timeline=[{"at": 5, "truncation": 0.5, "transition": "cut"}], **still)
+    assert np.array_equal(halved.noise[:100], plain[:100])
+    assert np.allclose(halved.noise[100:], 0.5 * plain[100:], rtol=0, atol=1e-6)
+    held = dream.plan("x.mp4", speed_fpm="0:(0), 0:08:(0), 0:08.05:(30)", **still).noise  # still, then moving
+    assert np.array_equal(held[0], held[159]) and not np.array_equal(held[161], held[200])
+    dream.plan("x.mp4", class_pitch_react="0:(0.1), 0:10:(2)", **still)
+    pitch_react = dream.signals.settings["class_pitch_react"]
+    assert pitch_react[0] == 0.1 and pitch_react[-1] == 2
+
+
+
+def test_an_effect_strength_follows_a_timeline_and_a_keyframe_turns_the_effect_on(groove):
+    dream = LucidSonicDream(str(groove))
+    plain = dream.plan("x.mp4", fps=10, flash_strength=0.4, **QUIET).effects[0]
+    keyed = dream.plan("x.mp4", fps=10, flash_strength=0.4, **QUIET,
+                       timeline=[{"at": 6, "flash_strength": 0.8, "transition": "cut"}]).effects[0]
+    assert keyed.effect.strength == 0.8  # drawn at its largest strength, the amplitude scaled frame by frame
+    assert np.allclose(keyed.effect.strength * keyed.amplitude[:60], 0.4 * plain.amplitude[:60])
+    assert np.allclose(keyed.effect.strength * keyed.amplitude[60:], 0.8 * plain.amplitude[60:])
+    turned_on = dream.plan("x.mp4", fps=10, **QUIET, timeline=[{"at": 6, "contrast_strength": 0.5}]).effects
+    assert len(turned_on) == 1 and not turned_on[0].amplitude[:60].any() and turned_on[0].amplitude[60:].any()
+    scheduled = dream.plan("x.mp4", fps=10, flash_strength="0:(0.1), 0:10:(0.6)", **QUIET).effects[0]
+    assert scheduled.effect.strength == 0.6 and dream.signals.settings["flash_strength"][0] == 0.1

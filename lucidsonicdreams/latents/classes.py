@@ -40,7 +40,7 @@ def class_vectors(
     num_classes: int,
     fps: float,
     *,
-    pitch_react: float = 0.5,
+    pitch_react: float | np.ndarray = 0.5,
     complexity: float = 1.0,
     smooth_seconds: float = 1.0,
     shuffle_at: set[int] = frozenset(),
@@ -71,8 +71,12 @@ def class_vectors(
         classes = classes[rank]
     sounding = np.flatnonzero(chroma.sum(axis=1) > 0)
     out = np.zeros((n_frames, num_classes))
-    weights = ClassWeights(classes, num_classes, fps, pitch_react=pitch_react, complexity=complexity)
+    per_frame = np.ndim(pitch_react) > 0  # a timeline's: how fast the weights follow, frame by frame
+    weights = ClassWeights(classes, num_classes, fps, pitch_react=pitch_react[0] if per_frame else pitch_react,
+                           complexity=complexity)
     for i in range(n_frames):
+        if per_frame:
+            weights.rate = pitch_react[i] * CLASS_RATE_FPS / fps
         if turns and i in turns:  # from this frame, the assignment turned this far from the first
             weights.classes = np.roll(classes, -turns[i])
         if i in shuffle_at:

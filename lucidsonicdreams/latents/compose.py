@@ -16,7 +16,9 @@ from . import classes as cls_math
 from . import noise as noise_math
 
 # The settings a timeline can change frame by frame (keyframes and schedules); the rest are one value per render.
-PLACED_SETTINGS = ("pulse_react", "motion_react", "beat_react")
+# The effect strengths are applied where the effects are planned.
+PLACED_SETTINGS = ("pulse_react", "motion_react", "beat_react", "speed_fpm", "truncation", "class_pitch_react",
+                   "flash_strength", "contrast_strength")
 
 
 @dataclass(frozen=True)
@@ -87,19 +89,22 @@ def compose(signals: Signals, *, pulse: Pulse, motion: Motion, beat: Beat, class
     pulse_react = values.get("pulse_react", pulse.react)
     motion_react = values.get("motion_react", motion.react)
     beat_react = values.get("beat_react", beat.react)
+    speed, truncation = values.get("speed_fpm", motion.speed_fpm), values.get("truncation", motion.truncation)
+    # Sections count their keys at one speed: a changing one counts at its mean.
+    section_speed = float(np.mean(speed))
     repeat = beat.sections == "repeat"
     if repeat and len(signals.section_frames):
-        noise = noise_math.repeating_section_latents(draws.base, signals.section_frames, signals.section_labels, n,
-                                                     dim, fps, motion.speed_fpm, motion.truncation)
+        noise = _scaled(noise_math.repeating_section_latents(
+            draws.base, signals.section_frames, signals.section_labels, n, dim, fps, section_speed,
+            1.0 if np.ndim(truncation) else truncation), truncation)
     elif beat.sections and len(signals.section_frames):
-        noise = noise_math.section_latents(draws.base, signals.section_frames, n, dim, fps, motion.speed_fpm,
-                                           motion.truncation)
+        noise = _scaled(noise_math.section_latents(draws.base, signals.section_frames, n, dim, fps, section_speed,
+                                                   1.0 if np.ndim(truncation) else truncation), truncation)
     else:
-        noise = noise_math.base_latents(draws.base, n, dim, fps, motion.speed_fpm, motion.truncation)
+        noise = noise_math.base_latents(draws.base, n, dim, fps, speed, truncation)
     for scene in timeline.scenes if timeline is not None else ():
         # A scene's own path, from its seed: the same seed is the same place, wherever it comes back.
-        path = noise_math.base_latents(np.random.default_rng(scene.seed), n, dim, fps, motion.speed_fpm,
-                                       motion.truncation)
+        path = noise_math.base_latents(np.random.default_rng(scene.seed), n, dim, fps, speed, truncation)
         weight = ease(scene.ease if scene.frames else "step",
                       (np.arange(n) - scene.frame) / scene.frames if scene.frames else
                       (np.arange(n) >= scene.frame).astype(np.float64))
@@ -112,7 +117,7 @@ def compose(signals: Signals, *, pulse: Pulse, motion: Motion, beat: Beat, class
                                                 noise_math.draw_beat_directions(draws.beat, dim), beat_react)
     noise = noise_math.add_motion(noise, signals.motion,
                                   noise_math.draw_motion(draws.motion, n, dim, fps, motion.randomness),
-                                  fps=fps, react=motion_react, truncation=motion.truncation)
+                                  fps=fps, react=motion_react, truncation=truncation)
 
     order = None
     if num_classes:
@@ -129,9 +134,15 @@ def compose(signals: Signals, *, pulse: Pulse, motion: Motion, beat: Beat, class
         shuffle_at |= set(signals.section_frames.tolist())
     class_vecs = cls_math.class_vectors(
         signals.chroma, order or [], num_classes, fps,
-        pitch_react=classes.pitch_react, complexity=classes.complexity, smooth_seconds=classes.smooth_seconds,
+        pitch_react=values.get("class_pitch_react", classes.pitch_react), complexity=classes.complexity,
+        smooth_seconds=classes.smooth_seconds,
         shuffle_at=shuffle_at, shuffle_shift=int(round(classes.shuffle_strength * 12)),
         dominant_first=classes.dominant_first, turns=turns,
     )
     drives = {"pulse": pulse_drive, "motion": motion_react * signals.motion, "beat": beat_react * hits}
     return Vectors(noise.astype(np.float32), class_vecs.astype(np.float32), order, drives)
+
+
+def _scaled(path: np.ndarray, truncation: float | np.ndarray) -> np.ndarray:
+    """A path drawn at truncation 1 scaled frame by frame (a timeline's truncation); a value was applied already."""
+    return path * truncation[:, None] if np.ndim(truncation) else path

@@ -51,14 +51,33 @@ def interpolate_keys(keys: np.ndarray, n_frames: int) -> np.ndarray:
 
 
 def base_latents(
-    rng: np.random.Generator, n_frames: int, dim: int, fps: float, speed_fpm: float, truncation: float
+    rng: np.random.Generator, n_frames: int, dim: int, fps: float, speed_fpm: float | np.ndarray,
+    truncation: float | np.ndarray
 ) -> np.ndarray:
     """Key latent vectors, ``speed_fpm`` per minute, linearly interpolated across the frames.
 
+    ``speed_fpm`` and ``truncation`` are one value or one per frame (a timeline's): keys then pass as fast as the
+    speed of each frame says, and each frame is scaled by its own truncation. Constant arrays give what the
+    values give.
+
     Returns np.ndarray [shape=(n_frames, dim)]
     """
-    n_keys = max(1, int(round(n_frames / fps / 60 * speed_fpm)))
-    return truncation * interpolate_keys(truncated_normal(rng, (n_keys, dim)), n_frames)
+    if np.ndim(speed_fpm) == 0:
+        n_keys = max(1, int(round(n_frames / fps / 60 * speed_fpm)))
+        path = interpolate_keys(truncated_normal(rng, (n_keys, dim)), n_frames)
+    else:
+        speed = np.asarray(speed_fpm, dtype=np.float64)
+        n_keys = max(1, int(round(speed.sum() / fps / 60)))
+        keys = truncated_normal(rng, (n_keys, dim))
+        travelled = np.concatenate([[0.0], np.cumsum(speed[:-1])])
+        if n_keys < 2 or travelled[-1] <= 0:
+            path = np.repeat(keys[:1], n_frames, axis=0)
+        else:
+            position = travelled / travelled[-1] * (n_keys - 1)
+            lower = np.minimum(position.astype(int), n_keys - 2)
+            weight = (position - lower)[:, None]
+            path = (1 - weight) * keys[lower] + weight * keys[lower + 1]
+    return (truncation[:, None] if np.ndim(truncation) else truncation) * path
 
 
 def section_latents(
@@ -188,7 +207,7 @@ def draw_motion(rng: np.random.Generator, n_frames: int, dim: int, fps: float, r
 
 def add_motion(
     latents: np.ndarray, amplitude: np.ndarray, draws: MotionDraws, *, fps: float, react: float | np.ndarray,
-    truncation: float
+    truncation: float | np.ndarray
 ) -> np.ndarray:
     """Move latents along per-dimension directions by ``react * MOTION_SPEED / fps * amplitude`` per frame (0.4's
     motion).
@@ -198,16 +217,20 @@ def add_motion(
 
     latents : np.ndarray [shape=(n_frames, dim)], the vectors to move (base latents plus pulse)
     amplitude : np.ndarray [shape=(n_frames,)] in [0, 1]
-    react : one value, or one per frame (a timeline's)
+    react, truncation : one value, or one per frame (a timeline's)
     """
     n_frames, dim = latents.shape
     period = motion_period(fps)
     per_frame = np.ndim(react) > 0  # a timeline's: the speed and the turning margin follow it frame by frame
-    state = MotionState(draws.signs, fps=fps, react=react[0] if per_frame else react, truncation=truncation)
+    bounded = np.ndim(truncation) > 0  # ... and where the dimensions turn back
+    state = MotionState(draws.signs, fps=fps, react=react[0] if per_frame else react,
+                        truncation=truncation[0] if bounded else truncation)
     out = np.empty_like(latents, dtype=np.float64)
     for i in range(n_frames):
         if per_frame:
             state.react, state.step_size = react[i], react[i] * MOTION_SPEED / fps
+        if bounded:
+            state.bound = MOTION_BOUND * truncation[i]
         out[i] = state.step(latents[i], amplitude[i], draws.factors[i // period])
     return out
 

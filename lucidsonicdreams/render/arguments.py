@@ -75,6 +75,10 @@ def _schedulable(**bounds) -> Check:
     return check
 
 
+def _optional_schedulable(**bounds) -> Check:
+    return lambda name, value, earlier: None if value is None else _schedulable(**bounds)(name, value, earlier)
+
+
 def _timeline(name: str, value: object, earlier: dict) -> tuple | None:
     return None if value is None else load_timeline(value)
 
@@ -105,8 +109,8 @@ def _optional_flag(name: str, value: object, earlier: dict) -> bool | None:
     return validation.flag(name, value, optional=True)
 
 
-def _speed(name: str, value: object, earlier: dict) -> float:
-    return validation.number(name, value, low=0, high=earlier["fps"] * 60)
+def _speed(name: str, value: object, earlier: dict) -> float | Schedule:
+    return _schedulable(low=0, high=earlier["fps"] * 60)(name, value, earlier)
 
 
 def _seed(name: str, value: object, earlier: dict) -> int | None:
@@ -173,7 +177,7 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument("batch_size", 1, _number(low=1, integer=True), "frames generated per batch", "output", "batch_size",
              app=Control("number", "Batch size", minimum=1, precision=0, default=4,
                          why="a batch of 4 keeps a GPU busy; the library keeps 0.4's 1")),
-    Argument("speed_fpm", 12, _speed, "new base images per minute", "motion", "speed_fpm",
+    Argument("speed_fpm", 12, _speed, "new base images per minute", "motion", "speed_fpm", cli="schedule",
              app=Control("number", "New base images per minute", minimum=0)),
     Argument("pulse_percussive", True, _flag, "drive the pulse from the percussive part", "pulse", "percussive",
              cli="flag", app=Control("checkbox", "Pulse from the percussive part")),
@@ -189,14 +193,15 @@ ARGUMENTS: tuple[Argument, ...] = (
              cli="schedule", app=_slider("Motion react", main=True)),
     Argument("motion_randomness", 0.5, _number(low=0, high=1), "share of the motion that is randomly slowed (0..1)",
              "motion", "randomness", app=_slider("Motion randomness", high=1)),
-    Argument("truncation", 1, _number(low=0, high=1), "scale of the latent vectors (0..1)", "motion", "truncation",
+    Argument("truncation", 1, _schedulable(low=0, high=1), "scale of the latent vectors (0..1)", "motion",
+             "truncation", cli="schedule",
              app=_slider("Truncation", high=1)),
     Argument("classes", None, lambda n, v, e: validation.class_list(v, 0),  # range checked once the style is loaded
              "class indices driven by the 12 pitches", "classes", "classes", cli="ints"),
     Argument("dominant_classes_first", False, _flag, "give the most present pitches the first listed classes",
              "classes", "dominant_first", cli="flag"),
-    Argument("class_pitch_react", 0.5, _number(low=0), "how fast class weights follow the pitches", "classes",
-             "pitch_react", app=_slider("Class pitch react")),
+    Argument("class_pitch_react", 0.5, _schedulable(low=0), "how fast class weights follow the pitches", "classes",
+             "pitch_react", cli="schedule", app=_slider("Class pitch react")),
     Argument("class_smooth_seconds", 1, _number(low=0), "seconds over which class weights are averaged", "classes",
              "smooth_seconds", app=Control("number", "Class smoothing (s)", minimum=0)),
     Argument("class_complexity", 1, _number(low=0), "scale of the class weights", "classes", "complexity",
@@ -207,14 +212,15 @@ ARGUMENTS: tuple[Argument, ...] = (
              app=Control("number", "Shuffle classes every (s, 0: never)", default=0, none_is=0)),
     Argument("class_shuffle_strength", 0.5, _number(low=0, high=1), "how far each rotation goes (0..1 of 12 places)",
              "classes", "shuffle_strength", app=_slider("Shuffle strength", high=1)),
-    Argument("contrast_strength", None, _optional_number(low=0, high=1),
-             "contrast effect strength (turns the effect on)", "effects", "contrast_strength",
+    Argument("contrast_strength", None, _optional_schedulable(low=0, high=1),
+             "contrast effect strength (turns the effect on)", "effects", "contrast_strength", cli="schedule",
              app=_slider("Contrast flashes", high=1, main=True, default=0.0, none_is=0)),
     Argument("contrast_percussive", None, _optional_flag,
              "drive the contrast effect from the percussive part (turns the effect on)", "effects",
              "contrast_percussive", cli="flag"),
-    Argument("flash_strength", None, _optional_number(low=0, high=1), "flash effect strength (turns the effect on)",
-             "effects", "flash_strength", app=_slider("Brightness flashes", high=1, main=True, default=0.0, none_is=0)),
+    Argument("flash_strength", None, _optional_schedulable(low=0, high=1),
+             "flash effect strength (turns the effect on)", "effects", "flash_strength", cli="schedule",
+             app=_slider("Brightness flashes", high=1, main=True, default=0.0, none_is=0)),
     Argument("flash_percussive", None, _optional_flag,
              "drive the flash effect from the percussive part (turns the effect on)", "effects", "flash_percussive",
              cli="flag"),

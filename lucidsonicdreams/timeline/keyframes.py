@@ -21,8 +21,8 @@ SETTINGS: dict[str, tuple[float, float | None]] = {
     "speed_fpm": (0.0, None),
     "class_pitch_react": (0.0, None),
     "truncation": (0.0, 1.0),
-    "flash_strength": (0.0, None),
-    "contrast_strength": (0.0, None),
+    "flash_strength": (0.0, 1.0),
+    "contrast_strength": (0.0, 1.0),
 }
 OTHER = ("at", "transition", "ease", "scene", "prompts", "classes", "style")
 EASES = ("step", "linear", "smooth")
