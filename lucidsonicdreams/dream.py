@@ -304,7 +304,7 @@ class LucidSonicDream:
                            n_frames=n_frames, start=out.start, snap=timeline.snap, offset=timeline.offset,
                            schedules=timeline.schedules,
                            base={**job.values, **{name: job.values[name] or 0.0 for name in _STRENGTHS.values()}})
-            signals.settings = placed.values
+            signals.settings, signals.keyframes = placed.values, placed.marks(timeline.keyframes)
         vectors = compose(signals, pulse=job.pulse, motion=job.motion, beat=job.beat, classes=job.classes,
                           start=out.start, draws=draws, dim=dim, num_classes=style.num_possible_classes,
                           timeline=placed)

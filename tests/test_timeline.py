@@ -383,3 +383,17 @@ def test_an_effect_strength_follows_a_timeline_and_a_keyframe_turns_the_effect_o
     assert len(turned_on) == 1 and not turned_on[0].amplitude[:60].any() and turned_on[0].amplitude[60:].any()
     scheduled = dream.plan("x.mp4", fps=10, flash_strength="0:(0.1), 0:10:(0.6)", **QUIET).effects[0]
     assert scheduled.effect.strength == 0.6 and dream.signals.settings["flash_strength"][0] == 0.1
+
+
+def test_the_signal_plot_shows_the_timeline(abab, tmp_path):
+    from PIL import Image
+
+    dream = LucidSonicDream(str(abab))
+    dream.plan("x.mp4", fps=10, sections="repeat", **QUIET)
+    plain = Image.open(dream.plot_signals(tmp_path / "plain.png")).size
+    dream.plan("x.mp4", fps=10, sections="repeat", speed_fpm="0:(6), 0:20:(30)", **QUIET,
+               timeline=[{"at": "section B", "scene": 4, "transition": 1.5}, {"at": 20, "flash_strength": 0.6}])
+    assert dream.signals.keyframes == ((dream.signals.section_frames[0], 15, "1: scene 4"),
+                                       (200, 0, "2: flash_strength 0.6"))
+    timed = Image.open(dream.plot_signals(tmp_path / "timed.png")).size
+    assert timed[1] > plain[1]  # a panel more: the settings the timeline sets

@@ -49,6 +49,7 @@ class Signals:
     effects: list[np.ndarray] = field(default_factory=list)  # [shape=(n,)] each, in [0, 1]
     song: TrackAnalysis | None = field(default=None, repr=False)
     settings: dict[str, np.ndarray] = field(default_factory=dict)  # [shape=(n,)] each: what a timeline sets
+    keyframes: tuple[tuple[int, int, str], ...] = ()  # a timeline's (frame, transition frames, what it sets)
 
     @property
     def n_frames(self) -> int:

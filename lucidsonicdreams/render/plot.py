@@ -1,4 +1,5 @@
-"""A picture of what drove a render: waveform, pulse, motion and beat signals, beats, sections, class weights."""
+"""A picture of what drove a render: waveform, pulse, motion and beat signals, beats, sections and their labels,
+a timeline's keyframes and settings, class weights."""
 
 from __future__ import annotations
 
@@ -32,10 +33,11 @@ def plot_signals(
     times = signals.start + np.arange(n) / signals.fps
     shown = sorted(set(classes or [])) if class_vecs.shape[1] > 12 else list(range(class_vecs.shape[1]))
 
-    fig = Figure(figsize=(WIDTH_PX / DPI, 9), dpi=DPI)
+    timed = bool(signals.settings)
+    ratios = [1, 1.6] + ([1] if timed else []) + ([1.2] if shown else [])
+    fig = Figure(figsize=(WIDTH_PX / DPI, 9 + 2 * timed), dpi=DPI)
     FigureCanvasAgg(fig)
-    axes = fig.subplots(3 if shown else 2, 1, sharex=True,
-                        gridspec_kw={"height_ratios": [1, 1.6, 1.2] if shown else [1, 1.6]})
+    axes = fig.subplots(len(ratios), 1, sharex=True, gridspec_kw={"height_ratios": ratios})
     wave, curves = axes[0], axes[1]
     if signals.song is not None:
         y = signals.song.samples
@@ -54,8 +56,15 @@ def plot_signals(
         curves.plot(times, curve, label=name, color=colours.get(name), linewidth=0.9)
     curves.set_ylabel("drive (as used)")
     curves.legend(loc="upper right", ncol=len(drives))
+    if timed:
+        # Each setting over its largest value, so that a speed in keys per minute and a strength share an axis.
+        for name, values in signals.settings.items():
+            top = float(np.max(np.abs(values))) or 1.0
+            axes[2].plot(times, values / top, label=f"{name} (max {top:g})", linewidth=1.0)
+        axes[2].set_ylabel("timeline (÷ max)")
+        axes[2].legend(loc="upper right", ncol=min(4, len(signals.settings)), fontsize=7)
     if shown:
-        heat = axes[2]
+        heat = axes[-1]
         heat.imshow(class_vecs[:, shown].T, aspect="auto", origin="lower", interpolation="nearest", cmap="magma",
                     extent=(times[0], times[-1] + 1 / signals.fps, -0.5, len(shown) - 0.5))
         heat.set_yticks(range(len(shown)), [str(c) for c in shown], fontsize=7)
@@ -66,7 +75,17 @@ def plot_signals(
                   linewidth=0.6)
         ax.vlines(signals.section_times, 0, 1, transform=ax.get_xaxis_transform(), color="black", linewidth=1.6,
                   linestyle="--")
-    axes[-1].set_xlabel("song time (s) · green: beats · dashed: section boundaries")
+    for at, label in zip([signals.start, *signals.section_times], signals.section_labels):
+        wave.text(at, 1.0, f" {label}", transform=wave.get_xaxis_transform(), va="top", fontsize=9, weight="bold")
+    for frame, span, what in signals.keyframes:
+        at = signals.start + frame / signals.fps
+        for ax in axes:
+            ax.axvspan(at, at + max(span, 1) / signals.fps, color="tab:purple", alpha=0.15, linewidth=0)
+            ax.axvline(at, color="tab:purple", linewidth=1.2)
+        curves.text(at, 0.98, f" {what}", transform=curves.get_xaxis_transform(), va="top", fontsize=7,
+                    color="tab:purple", rotation=90)
+    axes[-1].set_xlabel("song time (s) · green: beats · dashed: section boundaries (labelled on the waveform)"
+                        + (" · purple: keyframes and their transitions" if signals.keyframes else ""))
     axes[-1].set_xlim(times[0], times[-1] + 1 / signals.fps)
     fig.tight_layout()
 

@@ -102,6 +102,16 @@ class Placed:
     frames: tuple[int, ...]
     values: dict[str, np.ndarray]
     scenes: tuple[Scene, ...]
+    spans: tuple[int, ...] = ()  # each keyframe's transition, in frames
+
+    def marks(self, keyframes: tuple[Keyframe, ...]) -> tuple[tuple[int, int, str], ...]:
+        """(frame, transition frames, what it sets) of every keyframe, for plots."""
+        def what(k: Keyframe) -> str:
+            parts = ([f"scene {k.scene}"] if k.scene is not None else []) + [
+                f"{name} {value:g}" for name, value in k.settings.items()]
+            return f"{k.number}: " + ", ".join(parts)
+
+        return tuple((frame, span, what(k)) for frame, span, k in zip(self.frames, self.spans, keyframes))
 
 
 def ease(kind: str, u: np.ndarray) -> np.ndarray:
@@ -145,7 +155,7 @@ def place(keyframes: tuple[Keyframe, ...], grid: Grid, *, fps: float, n_frames: 
             curve[frame:] = before + (value - before) * ease(keyframe.ease if length else "step", ramp)
     scenes = tuple(Scene(max(placed[k], 0), spans[k], keyframes[k].ease, keyframes[k].scene) for k in order
                    if keyframes[k].scene is not None and placed[k] < n_frames)
-    return Placed(tuple(placed), values, scenes)
+    return Placed(tuple(placed), values, scenes, tuple(spans))
 
 
 def song_grid(signals: Signals, settings: TimelineSettings, duration: float) -> Grid:
