@@ -180,6 +180,9 @@ def test_a_timeline_file_runs_no_code_and_bad_files_are_named(tmp_path, marker):
         load_timeline(tmp_path / "missing.yaml")
     with pytest.raises(TypeError, match="timeline must be a list of keyframes"):
         load_timeline({"at": 1})
+    with pytest.raises(ValueError, match="timeline is not valid YAML"):
+        load_timeline("- at: [1\n")
+    assert load_timeline("- at: bar 2\n  scene: 3\n") == load_timeline([{"at": "bar 2", "scene": 3}])  # the app's box
 
 
 # --- in a render -------------------------------------------------------------------------------------------------
@@ -397,3 +400,17 @@ def test_the_signal_plot_shows_the_timeline(abab, tmp_path):
                                        (200, 0, "2: flash_strength 0.6"))
     timed = Image.open(dream.plot_signals(tmp_path / "timed.png")).size
     assert timed[1] > plain[1]  # a panel more: the settings the timeline sets
+
+
+def test_the_web_app_takes_a_timeline_in_its_text_box(tmp_path):
+    pytest.importorskip("gradio")
+    from lucidsonicdreams.app.page import ADVANCED, MAIN, TIMELINE_EXAMPLE, _form, app_default
+    from lucidsonicdreams.app.state import STEMS
+    from lucidsonicdreams.render import arguments
+
+    named = {"song": None, **dict.fromkeys(STEMS), "style": "cppn", "model_file": None, "prompts": "",
+             "shape": "square", "size": 256, **{a.name: app_default(a) for a in MAIN + ADVANCED}}
+    assert arguments.parse(tmp_path / "v.mp4", **_form(named)[2].render).timeline.keyframes == ()  # empty: none
+    named["timeline"] = TIMELINE_EXAMPLE
+    keyframes = arguments.parse(tmp_path / "v.mp4", **_form(named)[2].render).timeline.keyframes
+    assert [str(k.at) for k in keyframes] == ["bar 17", "92 s"] and keyframes[0].scene == 7

@@ -24,10 +24,10 @@ Check = Callable[[str, object, dict], object]  # (name, value, the arguments che
 
 @dataclass(frozen=True)
 class Control:
-    """How the web app shows an argument: ``kind`` is ``number``, ``slider`` or ``checkbox``; ``main`` ones are
-    shown, the rest folded under "Advanced". ``default`` is the app's own where it differs, and ``why`` says why.
-    A number box can't be empty: where ``None`` means something, ``none_is`` is the box's value that stands for
-    it."""
+    """How the web app shows an argument: ``kind`` is ``number``, ``slider``, ``checkbox`` or ``text``; ``main``
+    ones are shown, the rest folded under "Advanced". ``default`` is the app's own where it differs, and ``why``
+    says why. A box can't be empty: where ``None`` means something, ``none_is`` is the box's value that stands
+    for it."""
 
     kind: str
     label: str
@@ -241,8 +241,9 @@ ARGUMENTS: tuple[Argument, ...] = (
              app=Control("checkbox", "New look for each song section", main=True, default=True,
                          why="as beat_react: on in the app, off for 0.4 scripts")),
     Argument("timeline", None, _timeline, "keyframes at song times, beats, bars or sections that set scenes and "
-             "react settings: a .yaml or .json file (from Python, also a list of mappings); see the README",
-             "timeline", "keyframes", cli="file"),
+             "numeric settings: a .yaml or .json file (from Python, also a list of mappings); see the README",
+             "timeline", "keyframes", cli="file",
+             app=Control("text", "Timeline (YAML: keyframes at times, bars or sections)", none_is="")),
     Argument("snap", None, _snap, "move timeline keyframes given in seconds to the nearest beat or bar",
              "timeline", "snap", cli="snap"),
     Argument("offset", 0.0, _number(low=-2, high=2), "move every hit, beat, section and keyframe by this many "

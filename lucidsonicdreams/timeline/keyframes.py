@@ -80,7 +80,8 @@ class TimelineSettings:
 
 
 def load_timeline(value: object) -> tuple[Keyframe, ...]:
-    """Keyframes from a list of mappings, or from a ``.yaml``/``.yml``/``.json`` file holding one."""
+    """Keyframes from a list of mappings, from a ``.yaml``/``.yml``/``.json`` file holding one, or from its YAML (or
+    JSON) text."""
     if isinstance(value, (str, Path)) and Path(value).suffix.lower() in (".yaml", ".yml", ".json"):
         path = Path(value).expanduser()
         if not path.is_file():
@@ -98,9 +99,16 @@ def load_timeline(value: object) -> tuple[Keyframe, ...]:
                 value = yaml.safe_load(text)  # plain data only: a YAML tag that builds objects is refused
             except yaml.YAMLError as exc:
                 raise ValueError(f"timeline: {path.name} is not valid YAML: {exc}") from None
+    elif isinstance(value, str):  # the text of one (the web app's box)
+        import yaml
+
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"timeline is not valid YAML: {exc}") from None
     if not isinstance(value, (list, tuple)):
-        raise TypeError("timeline must be a list of keyframes (mappings with 'at' and what they set), or the path "
-                        f"of a .yaml or .json file holding one; got {type(value).__name__}")
+        raise TypeError("timeline must be a list of keyframes (mappings with 'at' and what they set), the path "
+                        f"of a .yaml or .json file holding one, or its text; got {type(value).__name__}")
     return tuple(_keyframe(number, entry) for number, entry in enumerate(value, start=1))
 
 
