@@ -271,6 +271,12 @@ class LucidSonicDream:
         # 3. The style, and what it needs of memory at this size.
         style = self._load_style(style_seed)
         validation.class_list(job.classes.classes, style.num_possible_classes)
+        for keyframe in job.timeline.keyframes:
+            if keyframe.classes is not None and not style.num_possible_classes:
+                raise ValueError(f"{keyframe}: this style has no classes to switch; give it a scene instead")
+            if keyframe.classes is not None and max(keyframe.classes) >= style.num_possible_classes:
+                raise ValueError(f"{keyframe}: classes must be between 0 and {style.num_possible_classes - 1} for "
+                                 f"this style, got {list(keyframe.classes)}")
         options = RenderOptions(size=out.size, truncation_psi=job.truncation_psi)
         if out.size is not None:
             # Frames waiting for the encoder, plus what the style keeps per pixel (the built-in one caches a layer).
@@ -357,10 +363,10 @@ def _check_timeline(timeline: TimelineSettings, source, song_length: float) -> N
         if keyframe.prompts is not None and source.kind != "diffusion":
             raise ValueError(f"{keyframe}: prompts are for diffusion styles; this style ({source.kind}) takes "
                              "classes (classes: [...]) or a scene")
-        for part in ("prompts", "classes", "style"):
+        for part in ("prompts", "style"):
             if getattr(keyframe, part) is not None:
                 raise ValueError(f"{keyframe}: switching {part} at a keyframe is not built yet; keyframes set "
-                                 f"scenes and {', '.join(PLACED_SETTINGS)}")
+                                 f"scenes, classes and {', '.join(PLACED_SETTINGS)}")
         unplaced = sorted(set(keyframe.settings) - set(PLACED_SETTINGS))
         if unplaced:
             raise ValueError(f"{keyframe}: {', '.join(unplaced)} cannot change along the song yet; keyframes set "

@@ -414,3 +414,16 @@ def test_the_web_app_takes_a_timeline_in_its_text_box(tmp_path):
     named["timeline"] = TIMELINE_EXAMPLE
     keyframes = arguments.parse(tmp_path / "v.mp4", **_form(named)[2].render).timeline.keyframes
     assert [str(k.at) for k in keyframes] == ["bar 17", "92 s"] and keyframes[0].scene == 7
+
+
+def test_a_classes_keyframe_drives_other_classes_from_its_frame(groove, monkeypatch):
+    dream = LucidSonicDream(str(groove))
+    plain = dream.plan("x.mp4", fps=10, classes=[0, 1, 2], **QUIET)
+    switched = dream.plan("x.mp4", fps=10, classes=[0, 1, 2], timeline=[{"at": 6, "classes": [9]}], **QUIET)
+    smooth = 10  # class_smooth_seconds: the weights are averaged over 1 s around each frame
+    assert np.array_equal(switched.classes[: 60 - smooth], plain.classes[: 60 - smooth])
+    assert set(np.argmax(plain.classes[100:], axis=1)) <= {0, 1, 2}
+    assert np.all(np.argmax(switched.classes[100:], axis=1) == 9)
+    monkeypatch.setattr(dream_module, "route_signals", lambda *a, **k: pytest.fail("analysed before refusing"))
+    with pytest.raises(ValueError, match=r"keyframe 1 \(at 6 s\): classes must be between 0 and 11"):
+        dream.plan("x.mp4", fps=10, timeline=[{"at": 6, "classes": [12]}], **QUIET)

@@ -47,6 +47,7 @@ def class_vectors(
     shuffle_shift: int = 6,
     dominant_first: bool = False,
     turns: dict[int, int] | None = None,
+    switches: dict[int, Sequence[int]] | None = None,
 ) -> np.ndarray:
     """Class weights per frame driven by the 12 pitch classes (0.4's rule).
 
@@ -55,7 +56,8 @@ def class_vectors(
     chroma of the first frame with pitch content; each later frame adds ``pitch_react * CLASS_RATE_FPS / fps``
     times its chroma to the previous frame's weights, re-normalises them to [0, 1] and scales them by ``complexity``.
     The result is averaged over ``smooth_seconds``, centred on each frame. ``turns`` (frame: k) sets the
-    assignment to the first one rotated by k pitches from that frame (a section's own, where sections repeat).
+    assignment to the current one rotated by k pitches from that frame (a section's own, where sections repeat);
+    ``switches`` (frame: classes) drives other classes from that frame (a timeline's keyframe).
 
     chroma : np.ndarray [shape=(n_frames, 12)]
     Returns np.ndarray [shape=(n_frames, num_classes)]
@@ -77,7 +79,10 @@ def class_vectors(
     for i in range(n_frames):
         if per_frame:
             weights.rate = pitch_react[i] * CLASS_RATE_FPS / fps
-        if turns and i in turns:  # from this frame, the assignment turned this far from the first
+        if switches and i in switches:  # a timeline's: other classes from this frame
+            classes = np.asarray(repeat_to_twelve(switches[i]))
+            weights.classes = classes
+        if turns and i in turns:  # from this frame, the assignment turned this far from the current one
             weights.classes = np.roll(classes, -turns[i])
         if i in shuffle_at:
             weights.shuffle(shuffle_shift)

@@ -138,6 +138,7 @@ def compose(signals: Signals, *, pulse: Pulse, motion: Motion, beat: Beat, class
         smooth_seconds=classes.smooth_seconds,
         shuffle_at=shuffle_at, shuffle_shift=int(round(classes.shuffle_strength * 12)),
         dominant_first=classes.dominant_first, turns=turns,
+        switches=dict(timeline.classes) if timeline is not None else None,
     )
     drives = {"pulse": pulse_drive, "motion": motion_react * signals.motion, "beat": beat_react * hits}
     return Vectors(noise.astype(np.float32), class_vecs.astype(np.float32), order, drives)

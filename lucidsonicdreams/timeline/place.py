@@ -103,11 +103,13 @@ class Placed:
     values: dict[str, np.ndarray]
     scenes: tuple[Scene, ...]
     spans: tuple[int, ...] = ()  # each keyframe's transition, in frames
+    classes: tuple[tuple[int, tuple[int, ...]], ...] = ()  # (frame, the classes the pitches drive from it), in order
 
     def marks(self, keyframes: tuple[Keyframe, ...]) -> tuple[tuple[int, int, str], ...]:
         """(frame, transition frames, what it sets) of every keyframe, for plots."""
         def what(k: Keyframe) -> str:
-            parts = ([f"scene {k.scene}"] if k.scene is not None else []) + [
+            parts = ([f"scene {k.scene}"] if k.scene is not None else []) + (
+                [f"classes {list(k.classes)}"] if k.classes is not None else []) + [
                 f"{name} {value:g}" for name, value in k.settings.items()]
             return f"{k.number}: " + ", ".join(parts)
 
@@ -155,7 +157,9 @@ def place(keyframes: tuple[Keyframe, ...], grid: Grid, *, fps: float, n_frames: 
             curve[frame:] = before + (value - before) * ease(keyframe.ease if length else "step", ramp)
     scenes = tuple(Scene(max(placed[k], 0), spans[k], keyframes[k].ease, keyframes[k].scene) for k in order
                    if keyframes[k].scene is not None and placed[k] < n_frames)
-    return Placed(tuple(placed), values, scenes, tuple(spans))
+    classes = tuple((max(placed[k], 0), keyframes[k].classes) for k in order
+                    if keyframes[k].classes is not None and placed[k] < n_frames)
+    return Placed(tuple(placed), values, scenes, tuple(spans), classes)
 
 
 def song_grid(signals: Signals, settings: TimelineSettings, duration: float) -> Grid:
