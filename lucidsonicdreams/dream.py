@@ -19,6 +19,7 @@ from .audio.feature import MAX_MELS
 from .audio.signals import Routing, Signals, route_signals
 from .effects.builtin import EffectSettings, contrast_effect, flash_effect
 from .effects.generator import EffectsGenerator
+from .latents.classes import default_classes
 from .latents.compose import PLACED_SETTINGS, Draws, compose
 from .render import arguments
 from .render.loop import QUEUED_BATCHES, keep_style, reporting, write_video
@@ -27,7 +28,7 @@ from .render.plot import plot_signals
 from .render.segments import settings_key, stored_seed
 from .render.workers import drawing
 from .style.base import RenderOptions, Style
-from .style.resolve import DEFAULT_STYLE, load_style, resolve_style
+from .style.resolve import DEFAULT_STYLE, StyleSource, load_style, resolve_style
 from .timeline import TimelineSettings, place
 from .timeline.place import Placed, song_grid
 from .utils import checks as validation
@@ -93,7 +94,7 @@ class LucidSonicDream:
         self.device = resolve_device(device)
         self._analysis = AnalysisCache() if analysis is None else analysis
         self._latest: tuple[RenderPlan, Signals] | None = None  # the latest render's plan and signals
-        self._style: tuple[int, Style] | None = None
+        self._style: tuple[tuple, Style] | None = None
         if self.source.eager:
             # A model file (or a catalog style, downloaded first) is loaded now, so a bad one is reported before
             # anything else happens.
@@ -183,7 +184,8 @@ class LucidSonicDream:
         with reporting(progress) as report, drawing(settings.output) as workers:
             plan, signals, (first, end) = self._plan(settings, report, window)
             if workers is None:
-                frames = write_video(plan, first, end, style=self._load_style(plan.style_seed), progress=report)
+                frames = write_video(plan, first, end, style=self._load_style(plan.style_seed, plan.style),
+                                     progress=report)
             else:
                 [frames] = workers.write_videos([(plan, first, end)], report)
         return RenderResult(settings.output.file, plan.seed, signals, frames, time.perf_counter() - started)
@@ -195,7 +197,7 @@ class LucidSonicDream:
         job = arguments.parse(file_name, **settings)
         with reporting(progress) as report:
             plan = self._plan(job, report, None)[0]
-        keep_style(plan, self._load_style(plan.style_seed))
+        keep_style(plan, self._load_style(plan.style_seed, plan.style))
         return plan
 
     def preview(self, file_name: str | Path, at: float | None = None, seconds: float = 5.0, *,
@@ -220,13 +222,14 @@ class LucidSonicDream:
         return str(plot_signals(signals, plan.drives, plan.classes, plan.class_order, path,
                                 title=Path(self.song).name))
 
-    def _load_style(self, seed: int) -> Style:
-        """The style for a render, re-used while it stays the same (the seed matters to the built-in style only;
-        only the latest one is kept)."""
-        key = seed if self.source.seeded else 0
+    def _load_style(self, seed: int, source: StyleSource | None = None) -> Style:
+        """The style for a render (``source``: this object's, or a timeline's with more prompts), re-used while it
+        stays the same (the seed matters to the built-in style only; only the latest one is kept)."""
+        source = self.source if source is None else source
+        key = (seed if source.seeded else 0, None if source is self.source else source.prompts)
         if self._style is None or self._style[0] != key:
             self._style = None  # let the old one go before building the next
-            self._style = (key, load_style(self.source, self.device, seed))
+            self._style = (key, load_style(source, self.device, seed))
         return self._style[1]
 
     def _plan(self, job: arguments.RenderSettings, report: Progress,
@@ -259,7 +262,9 @@ class LucidSonicDream:
 
         # 2. The seed (an unfinished render of the same settings keeps the one it drew), and one random generator
         #    per random part of the render.
-        asked = settings_key(job.values, inputs.values(), self.source.describe(), frames)
+        # A timeline's prompts join the style's: it is built with all of them, the music driving some at a time.
+        source = _with_timeline_prompts(self.source, job.timeline)
+        asked = settings_key(job.values, inputs.values(), source.describe(), frames)
         seed = out.seed
         if seed is None and out.resume:
             seed = stored_seed(out.file, asked)
@@ -269,7 +274,7 @@ class LucidSonicDream:
         style_seed = int(draws.style.integers(2**63))
 
         # 3. The style, and what it needs of memory at this size.
-        style = self._load_style(style_seed)
+        style = self._load_style(style_seed, source)
         validation.class_list(job.classes.classes, style.num_possible_classes)
         for keyframe in job.timeline.keyframes:
             if keyframe.classes is not None and not style.num_possible_classes:
@@ -305,19 +310,27 @@ class LucidSonicDream:
         timeline = job.timeline
         signals = signals.shifted(int(round(timeline.offset * out.fps)))
         placed = None
+        classes = job.classes
+        if source is not self.source:
+            # Before the first prompt keyframe the pitches drive the style's own prompts only.
+            classes = replace(classes, classes=classes.classes or default_classes(
+                Draws.from_seed(seed).classes, len(self.source.prompts)))
+            timeline = replace(timeline, keyframes=tuple(
+                k if k.prompts is None else replace(k, classes=tuple(source.prompts.index(p) for p in k.prompts))
+                for k in timeline.keyframes))
         if timeline.active:
             placed = place(timeline.keyframes, song_grid(signals, timeline, song_length), fps=out.fps,
                            n_frames=n_frames, start=out.start, snap=timeline.snap, offset=timeline.offset,
                            schedules=timeline.schedules,
                            base={**job.values, **{name: job.values[name] or 0.0 for name in _STRENGTHS.values()}})
             signals.settings, signals.keyframes = placed.values, placed.marks(timeline.keyframes)
-        vectors = compose(signals, pulse=job.pulse, motion=job.motion, beat=job.beat, classes=job.classes,
+        vectors = compose(signals, pulse=job.pulse, motion=job.motion, beat=job.beat, classes=classes,
                           start=out.start, draws=draws, dim=dim, num_classes=style.num_possible_classes,
                           timeline=placed)
 
         # 6. The plan: everything the frame loop draws, with absolute paths (it may be drawn elsewhere).
         plan = RenderPlan(
-            style=self.source, style_seed=style_seed, device=str(self.device), seed=seed, fps=out.fps,
+            style=source, style_seed=style_seed, device=str(self.device), seed=seed, fps=out.fps,
             start=out.start, length=length, noise=vectors.noise, classes=vectors.classes,
             class_order=vectors.class_order,
             effects=tuple(_planned_effect(fx, amplitude, placed) for fx, amplitude in zip(effects, signals.effects)),
@@ -363,10 +376,12 @@ def _check_timeline(timeline: TimelineSettings, source, song_length: float) -> N
         if keyframe.prompts is not None and source.kind != "diffusion":
             raise ValueError(f"{keyframe}: prompts are for diffusion styles; this style ({source.kind}) takes "
                              "classes (classes: [...]) or a scene")
-        for part in ("prompts", "style"):
-            if getattr(keyframe, part) is not None:
-                raise ValueError(f"{keyframe}: switching {part} at a keyframe is not built yet; keyframes set "
-                                 f"scenes, classes and {', '.join(PLACED_SETTINGS)}")
+        if keyframe.style is not None:
+            raise ValueError(f"{keyframe}: switching style at a keyframe is not built yet; keyframes set scenes, "
+                             f"prompts, classes and {', '.join(PLACED_SETTINGS)}")
+        if keyframe.prompts is not None and keyframe.classes is not None:
+            raise ValueError(f"{keyframe}: give prompts or classes, not both (a diffusion style's prompts are its "
+                             "classes)")
         unplaced = sorted(set(keyframe.settings) - set(PLACED_SETTINGS))
         if unplaced:
             raise ValueError(f"{keyframe}: {', '.join(unplaced)} cannot change along the song yet; keyframes set "
@@ -400,3 +415,11 @@ def _planned_effect(effect: EffectsGenerator, amplitude: np.ndarray, placed: Pla
     peak = float(strength.max())
     timed = EffectsGenerator(effect.func, audio=effect.audio, strength=peak, percussive=effect.percussive)
     return PlannedEffect(timed, amplitude * (strength / peak if peak > 0 else 0.0))
+
+
+def _with_timeline_prompts(source: StyleSource, timeline: TimelineSettings) -> StyleSource:
+    """A diffusion style's source with the prompts its timeline's keyframes name after its own (the same source
+    when they name none)."""
+    named = [p for keyframe in timeline.keyframes for p in keyframe.prompts or ()]
+    prompts = tuple(dict.fromkeys([*(source.prompts or ()), *named]))
+    return source if source.kind != "diffusion" or prompts == source.prompts else replace(source, prompts=prompts)

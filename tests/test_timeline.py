@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from conftest import chord_track, kick_track, write
 
 import lucidsonicdreams.dream as dream_module
@@ -427,3 +428,38 @@ def test_a_classes_keyframe_drives_other_classes_from_its_frame(groove, monkeypa
     monkeypatch.setattr(dream_module, "route_signals", lambda *a, **k: pytest.fail("analysed before refusing"))
     with pytest.raises(ValueError, match=r"keyframe 1 \(at 6 s\): classes must be between 0 and 11"):
         dream.plan("x.mp4", fps=10, timeline=[{"at": 6, "classes": [12]}], **QUIET)
+
+
+def test_a_prompt_keyframe_switches_a_diffusion_style_to_the_prompts_named(groove, tmp_path):
+    pytest.importorskip("diffusers")
+    from diffusion_files import write_tiny_pipeline
+
+    model = write_tiny_pipeline(tmp_path / "tiny-sd")
+    dream = LucidSonicDream(str(groove), style=str(model), prompts=["a red fox in snow", "blue ocean waves"])
+    timeline = [{"at": 4, "prompts": ["golden desert dunes"], "transition": "cut"},
+                {"at": 8, "prompts": ["blue ocean waves", "a red fox in snow"]}]
+    plan = dream.plan(tmp_path / "x.mp4", fps=5, duration=12, resolution=64, seed=2, progress=lambda *a: None,
+                      timeline=timeline)
+    style = dream._load_style(plan.style_seed, plan.style)
+    assert list(style.prompts) == ["a red fox in snow", "blue ocean waves", "golden desert dunes"]
+    smooth = 5  # class_smooth_seconds: the weights are averaged over 1 s around each frame
+    before, dunes, after = plan.classes[: 20 - smooth], plan.classes[20 + smooth : 40 - smooth], plan.classes[45:]
+    assert not before[:, 2].any() and before[:, :2].any()  # the style's own prompts only
+    assert not dunes[:, :2].any() and dunes[:, 2].all()
+    assert not after[:, 2].any()
+    table = style._embeddings["prompt_embeds"]
+    assert torch.equal(style._mix(dunes[:1])["prompt_embeds"][0], table[2])  # exactly the prompt named
+    mixed = style._mix(before[:1])["prompt_embeds"][0]
+    weights = before[0, :2] / before[0, :2].sum()
+    assert torch.allclose(mixed, weights[0] * table[0] + weights[1] * table[1], atol=1e-6)
+    assert dream.signals.keyframes[0][2] == "1: prompts ['golden desert dunes']"
+    frames = render_window_frames(plan, style)
+    assert len(frames) == 60
+
+
+def render_window_frames(plan, style):
+    from lucidsonicdreams.render.loop import render_window
+
+    kept = []
+    render_window(plan, 0, plan.n_frames, lambda index, frame: kept.append(frame), style=style)
+    return kept

@@ -79,9 +79,9 @@ def class_vectors(
     for i in range(n_frames):
         if per_frame:
             weights.rate = pitch_react[i] * CLASS_RATE_FPS / fps
-        if switches and i in switches:  # a timeline's: other classes from this frame
+        if switches and i in switches:  # a timeline's: these classes, and only these, from this frame
             classes = np.asarray(repeat_to_twelve(switches[i]))
-            weights.classes = classes
+            weights.classes, weights.weights = classes, None
         if turns and i in turns:  # from this frame, the assignment turned this far from the current one
             weights.classes = np.roll(classes, -turns[i])
         if i in shuffle_at:
@@ -90,6 +90,9 @@ def class_vectors(
     window = int(round(smooth_seconds * fps))
     if window > 1:
         out = uniform_filter1d(out, size=window, axis=0, mode="nearest")
+        if switches:
+            # The running mean leaves ~1e-16 where classes were off all along: a switch means exactly these classes.
+            out[np.abs(out) < 1e-9] = 0.0
     return out
 
 

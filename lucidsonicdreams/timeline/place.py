@@ -109,6 +109,7 @@ class Placed:
         """(frame, transition frames, what it sets) of every keyframe, for plots."""
         def what(k: Keyframe) -> str:
             parts = ([f"scene {k.scene}"] if k.scene is not None else []) + (
+                [f"prompts {list(k.prompts)}"] if k.prompts is not None else
                 [f"classes {list(k.classes)}"] if k.classes is not None else []) + [
                 f"{name} {value:g}" for name, value in k.settings.items()]
             return f"{k.number}: " + ", ".join(parts)
