@@ -217,3 +217,20 @@ def test_a_window_can_be_drawn_on_another_device_than_the_plans(plan, monkeypatc
     render_window(on_gpu, 0, 3, lambda i, f: frames.__setitem__(i, f), device="cpu")
     assert seen == ["cpu"] and sorted(frames) == [0, 1, 2]
     np.testing.assert_array_equal(frames[2], draw(plan, 0, 3)[2])
+
+
+def test_no_frame_follows_a_gap_when_the_sink_fails(song, tmp_path):
+    from lucidsonicdreams.render.loop import render_window
+
+    plan = LucidSonicDream(song).plan(tmp_path / "v.mp4", fps=8, resolution=16, seed=2, batch_size=2,
+                                      progress=lambda *a: None)
+    seen = []
+
+    def sink(index, frame):
+        if index == 5:
+            raise OSError("disk full")
+        seen.append(index)
+
+    with pytest.raises(OSError, match="disk full"):
+        render_window(plan, 0, plan.n_frames, sink)
+    assert seen == [0, 1, 2, 3, 4]  # the batches queued behind the failed one never reach the encoder

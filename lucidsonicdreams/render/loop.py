@@ -83,12 +83,20 @@ def render_window(plan: RenderPlan, first: int, end: int, sink: Sink, *, style: 
     if progress is not None:
         progress(0, total, "Rendering")
 
+    broken: list[bool] = []  # a batch failed in the sink: later frames would follow a gap
+
     def finish(images: np.ndarray, lo: int) -> int:
-        for j, frame in enumerate(images):
-            index = lo + j
-            for fx in plan.effects:
-                frame = fx.effect.apply(frame, fx.amplitude[index])
-            sink(index, fit_frame(frame, out.size))
+        if broken:
+            return 0
+        try:
+            for j, frame in enumerate(images):
+                index = lo + j
+                for fx in plan.effects:
+                    frame = fx.effect.apply(frame, fx.amplitude[index])
+                sink(index, fit_frame(frame, out.size))
+        except BaseException:
+            broken.append(True)
+            raise
         return len(images)
 
     def report(n: int) -> None:
@@ -97,23 +105,18 @@ def render_window(plan: RenderPlan, first: int, end: int, sink: Sink, *, style: 
         if progress is not None:
             progress(done, total, "Rendering")
 
+    # On a failure, the batches drawn before it still reach the sink as the pool winds down (a segment they
+    # complete is kept for the resume), unless the sink itself failed; the first error is the one raised.
     with ThreadPoolExecutor(1) as pool:
         pending: deque[Future] = deque()
-        try:
-            for lo in range(first, end, batch_size):
-                hi = min(end, lo + batch_size)
-                images = style(plan.noise[lo:hi], plan.classes[lo:hi], options)
-                pending.append(pool.submit(finish, images, lo))
-                while len(pending) > QUEUED_BATCHES or (pending and pending[0].done()):
-                    report(pending.popleft().result())
-            while pending:
+        for lo in range(first, end, batch_size):
+            hi = min(end, lo + batch_size)
+            images = style(plan.noise[lo:hi], plan.classes[lo:hi], options)
+            pending.append(pool.submit(finish, images, lo))
+            while len(pending) > QUEUED_BATCHES or (pending and pending[0].done()):
                 report(pending.popleft().result())
-        except BaseException:
-            # The frames drawn before the failure still reach the sink (a segment they complete is kept for the
-            # resume); what fails there now is left unsaid, the first error is the one raised.
-            for future in pending:
-                future.exception()
-            raise
+        while pending:
+            report(pending.popleft().result())
     return total
 
 
