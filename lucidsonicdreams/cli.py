@@ -73,24 +73,6 @@ def _resolution(text: str) -> int | tuple[int, int]:
     raise argparse.ArgumentTypeError(f"resolution must be N or WIDTHxHEIGHT, got {text!r}")
 
 
-class _SectionsAction(argparse.Action):
-    """``--sections`` (a new look per section), ``--sections repeat`` (the same look for the same kind of section)
-    and ``--no-sections``."""
-
-    def __init__(self, option_strings, dest, **kwargs) -> None:
-        super().__init__(option_strings + [s.replace("--", "--no-", 1) for s in option_strings], dest, **kwargs)
-
-    def __call__(self, parser, namespace, value, option_string=None) -> None:
-        if option_string.startswith("--no-"):
-            if value is not None:
-                parser.error(f"{option_string} takes no value")
-            setattr(namespace, self.dest, False)
-        elif value in (None, "repeat"):
-            setattr(namespace, self.dest, value or True)
-        else:
-            parser.error(f"{option_string} takes no value, or 'repeat'; got {value!r}")
-
-
 # How each kind of command-line form is read.
 _CLI_FORMS = {
     "number": {"type": _number, "metavar": "N"},
@@ -102,7 +84,6 @@ _CLI_FORMS = {
     "file": {"metavar": "FILE"},
     "address": {"metavar": "ADDRESS"},
     "snap": {"choices": ["beat", "bar"]},
-    "sections": {"action": _SectionsAction, "nargs": "?", "metavar": "repeat"},
 }
 
 
@@ -117,6 +98,11 @@ def _add_render_options(parser: argparse.ArgumentParser, defaults: dict[str, obj
         kwargs.update(_CLI_FORMS[argument.cli])
         if default is not None and not isinstance(default, bool):
             kwargs["help"] += f" (default: {default})"
+        if argument.name == "sections":  # its third value, as a flag of its own (an optional value would take
+            # the song that follows: "render --sections song.mp3")
+            parser.add_argument("--sections-repeat", dest="sections", action="store_const", const="repeat",
+                                default=default, help="sections of the same kind (a chorus that comes back) return "
+                                "to the same look")
         parser.add_argument("--" + argument.name.replace("_", "-"), **kwargs)
 
 

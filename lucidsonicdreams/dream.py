@@ -240,7 +240,8 @@ class LucidSonicDream:
         out = job.output
         self._latest = None  # the previous render's vectors go before the next ones are made
         # 1. Check the inputs: every file named, the output path, the part to render (headers only, no decoding).
-        effects = _timed_effects(job.effects, job.timeline).chosen(self.contrast_audio, self.flash_audio)
+        effects = _timed_effects(job.effects, job.timeline, self.contrast_audio, self.flash_audio).chosen(
+            self.contrast_audio, self.flash_audio)
         inputs = {"song": self.song, "pulse_audio": self.pulse_audio, "motion_audio": self.motion_audio,
                   "class_audio": self.class_audio, "output_audio": out.audio,
                   **{f"custom_effects[{i}].audio": fx.audio for i, fx in enumerate(effects) if fx.audio}}
@@ -313,16 +314,15 @@ class LucidSonicDream:
         classes = job.classes
         if source is not self.source:
             # Before the first prompt keyframe the pitches drive the style's own prompts only.
-            classes = replace(classes, classes=classes.classes or default_classes(
-                Draws.from_seed(seed).classes, len(self.source.prompts)))
+            classes = replace(classes, classes=classes.classes or default_classes(draws.classes,
+                                                                                  len(self.source.prompts)))
             timeline = replace(timeline, keyframes=tuple(
                 k if k.prompts is None else replace(k, classes=tuple(source.prompts.index(p) for p in k.prompts))
                 for k in timeline.keyframes))
         if timeline.active:
             placed = place(timeline.keyframes, song_grid(signals, timeline, song_length), fps=out.fps,
                            n_frames=n_frames, start=out.start, snap=timeline.snap, offset=timeline.offset,
-                           schedules=timeline.schedules,
-                           base={**job.values, **{name: job.values[name] or 0.0 for name in _STRENGTHS.values()}})
+                           schedules=timeline.schedules, base={**job.values, **_strengths(effects)})
             signals.settings, signals.keyframes = placed.values, placed.marks(timeline.keyframes)
         vectors = compose(signals, pulse=job.pulse, motion=job.motion, beat=job.beat, classes=classes,
                           start=out.start, draws=draws, dim=dim, num_classes=style.num_possible_classes,
@@ -386,6 +386,9 @@ def _check_timeline(timeline: TimelineSettings, source, song_length: float) -> N
         if unplaced:
             raise ValueError(f"{keyframe}: {', '.join(unplaced)} cannot change along the song yet; keyframes set "
                              f"{', '.join(PLACED_SETTINGS)} and scenes")
+        scheduled = sorted(set(keyframe.settings) & set(timeline.schedules))
+        if scheduled:
+            raise ValueError(f"{keyframe}: {', '.join(scheduled)} has a schedule too; set it in one place")
     for name, points in timeline.schedules.items():
         for position, _ in points:
             if position.kind == "time" and position.value > song_length:
@@ -396,13 +399,21 @@ def _check_timeline(timeline: TimelineSettings, source, song_length: float) -> N
 _STRENGTHS = {contrast_effect: "contrast_strength", flash_effect: "flash_strength"}
 
 
-def _timed_effects(effects: EffectSettings, timeline: TimelineSettings) -> EffectSettings:
-    """The effects with the built-in ones that a timeline's keyframes set turned on (at strength 0 until the first
-    keyframe that sets them): their amplitudes are analysed with the rest."""
+def _timed_effects(effects: EffectSettings, timeline: TimelineSettings, contrast_audio: Path | None,
+                   flash_audio: Path | None) -> EffectSettings:
+    """The effects with the built-in ones that a timeline's keyframes set turned on, where nothing else turned them
+    on (at strength 0 until the first keyframe that sets them): their amplitudes are analysed with the rest."""
     set_by_keyframes = {name for keyframe in timeline.keyframes for name in keyframe.settings}
-    turned_on = {part: replace(getattr(effects, part), strength=1.0) for part in ("contrast", "flash")
-                 if f"{part}_strength" in set_by_keyframes and getattr(effects, part).strength is None}
-    return replace(effects, **turned_on)
+    off = {part for part, audio in (("contrast", contrast_audio), ("flash", flash_audio))
+           if getattr(effects, part).generator(audio) is None}
+    return replace(effects, **{part: replace(getattr(effects, part), strength=0.0) for part in off
+                               if f"{part}_strength" in set_by_keyframes})
+
+
+def _strengths(effects: list[EffectsGenerator]) -> dict[str, float]:
+    """The built-in effects' strengths before any keyframe (0 for one that is off)."""
+    chosen = {_STRENGTHS[fx.func]: fx.strength for fx in effects if fx.func in _STRENGTHS}
+    return {name: chosen.get(name, 0.0) for name in _STRENGTHS.values()}
 
 
 def _planned_effect(effect: EffectsGenerator, amplitude: np.ndarray, placed: Placed | None) -> PlannedEffect:

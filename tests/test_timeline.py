@@ -338,8 +338,11 @@ def test_a_keyframe_can_name_a_section_label(abab):
 
 def test_sections_repeat_from_the_command_line(abab, tmp_path):
     out = tmp_path / "abab.mp4"
-    assert main(["render", str(abab), "-o", str(out), "--sections", "repeat", "--fps", "8", "--resolution", "16",
+    assert main(["render", str(abab), "-o", str(out), "--sections-repeat", "--fps", "8", "--resolution", "16",
                  "--seed", "1"]) == 0 and out.exists()
+    before = tmp_path / "flag-first.mp4"  # the flag before the song, as it always could be
+    assert main(["render", "--sections", str(abab), "-o", str(before), "--fps", "8", "--resolution", "16",
+                 "--duration", "2"]) == 0 and before.exists()
     with pytest.raises(ValueError, match="sections must be True, False or 'repeat'"):
         LucidSonicDream(str(abab)).plan("x.mp4", sections="again", **QUIET)
 
@@ -405,14 +408,14 @@ def test_the_signal_plot_shows_the_timeline(abab, tmp_path):
 
 def test_the_web_app_takes_a_timeline_in_its_text_box(tmp_path):
     pytest.importorskip("gradio")
-    from lucidsonicdreams.app.page import ADVANCED, MAIN, TIMELINE_EXAMPLE, _form, app_default
+    from lucidsonicdreams.app.page import ADVANCED, MAIN, _form, app_default
     from lucidsonicdreams.app.state import STEMS
     from lucidsonicdreams.render import arguments
 
     named = {"song": None, **dict.fromkeys(STEMS), "style": "cppn", "model_file": None, "prompts": "",
              "shape": "square", "size": 256, **{a.name: app_default(a) for a in MAIN + ADVANCED}}
     assert arguments.parse(tmp_path / "v.mp4", **_form(named)[2].render).timeline.keyframes == ()  # empty: none
-    named["timeline"] = TIMELINE_EXAMPLE
+    named["timeline"] = arguments.BY_NAME["timeline"].app.placeholder  # the box's own example
     keyframes = arguments.parse(tmp_path / "v.mp4", **_form(named)[2].render).timeline.keyframes
     assert [str(k.at) for k in keyframes] == ["bar 17", "92 s"] and keyframes[0].scene == 7
 
@@ -463,3 +466,42 @@ def render_window_frames(plan, style):
     kept = []
     render_window(plan, 0, plan.n_frames, lambda index, frame: kept.append(frame), style=style)
     return kept
+
+
+def test_a_transition_that_began_before_the_render_is_that_far_along_at_its_first_frame():
+    keyframes = load_timeline([{"at": 5, "pulse_react": 1.5, "transition": 4}, {"at": 5, "scene": 3, "transition": 4}])
+    placed = place(keyframes, GRID, fps=10, n_frames=100, base=BASE, start=7.0)
+    assert placed.values["pulse_react"][0] == pytest.approx(0.5 + 1.0 * 0.5)  # 2 s into a 4 s linear change
+    assert placed.values["pulse_react"][20] == 1.5 and placed.scenes[0].frame == -20
+
+
+def test_a_scene_that_comes_back_is_the_same_place_frame_for_frame(groove):
+    dream = LucidSonicDream(str(groove))
+    still = {"pulse_react": 0, "motion_react": 0, "fps": 20, **QUIET}  # the vectors are the base path alone
+    early = dream.plan("x.mp4", timeline=[{"at": 4, "scene": 9, "transition": "cut"}], **still).noise
+    late = dream.plan("x.mp4", timeline=[{"at": 10, "scene": 9, "transition": "cut"}], **still).noise
+    assert np.array_equal(early[80 : 80 + 120], late[200:320])
+
+
+def test_offset_brings_no_hit_in_from_beyond_the_ends(groove):
+    dream = LucidSonicDream(str(groove))
+    dream.plan("x.mp4", fps=25, beat_react=0.5, offset=-0.4, **QUIET)  # 10 frames early
+    assert not dream.signals.hits[-10:].any()
+    dream.plan("x.mp4", fps=25, beat_react=0.5, offset=0.4, **QUIET)
+    assert not dream.signals.hits[:10].any()
+
+
+def test_an_effect_on_by_default_keeps_its_strength_until_a_keyframe_changes_it(groove):
+    dream = LucidSonicDream(str(groove))
+    plain = dream.plan("x.mp4", fps=10, flash_percussive=True, **QUIET).effects[0]  # on, at strength 0.5
+    keyed = dream.plan("x.mp4", fps=10, flash_percussive=True, **QUIET,
+                       timeline=[{"at": 6, "flash_strength": 0.8, "transition": "cut"}]).effects[0]
+    assert np.allclose(keyed.effect.strength * keyed.amplitude[:60], 0.5 * plain.amplitude[:60])
+    assert np.allclose(keyed.effect.strength * keyed.amplitude[60:], 0.8 * plain.amplitude[60:])
+
+
+def test_a_setting_with_both_a_schedule_and_a_keyframe_is_refused_before_any_analysis(groove, monkeypatch):
+    monkeypatch.setattr(dream_module, "route_signals", lambda *a, **k: pytest.fail("analysed before refusing"))
+    with pytest.raises(ValueError, match=r"keyframe 1 \(at 2 s\): pulse_react has a schedule too"):
+        LucidSonicDream(str(groove)).plan("x.mp4", pulse_react="0:(0.2), 4:(1)", **QUIET,
+                                          timeline=[{"at": 2, "pulse_react": 1}])

@@ -22,14 +22,6 @@ MAIN = [a for a in CONTROLS if a.app.main]
 ADVANCED = [a for a in CONTROLS if not a.app.main]
 
 
-TIMELINE_EXAMPLE = """- at: bar 17
-  scene: 7
-  transition: 2 beats
-  pulse_react: 1.2
-- at: "1:32"
-  beat_react: 0.8"""
-
-
 def app_default(argument: Argument) -> object:
     """The value the page starts with: the app's own default where the declaration gives one."""
     control = argument.app
@@ -50,7 +42,7 @@ def _component(gr, argument: Argument):
     if control.kind == "checkbox":
         return gr.Checkbox(value=value, label=control.label)
     if control.kind == "text":
-        return gr.Textbox(value=value, label=control.label, lines=6, placeholder=TIMELINE_EXAMPLE)
+        return gr.Textbox(value=value, label=control.label, lines=6, placeholder=control.placeholder)
     # No bounds on numbers in the page: the package's own checks name the argument and the fix.
     return gr.Number(value=value, label=control.label,
                      **({"precision": control.precision} if control.precision is not None else {}))

@@ -61,11 +61,13 @@ class Signals:
 
     def shifted(self, frames: int) -> Signals:
         """These signals ``frames`` later (earlier where negative): every level, hit, beat and section moves by that
-        many frames, and the ends hold their first and last values."""
+        many frames; the levels hold their first and last values at the ends."""
         if frames == 0:
             return self
         n = self.n_frames
         source = np.clip(np.arange(n) - frames, 0, n - 1)
+        # A level holds at the ends; a hit is an event, so nothing comes in from beyond them.
+        hits = np.where(np.arange(n) - frames == source, self.hits[source], 0.0)
 
         def moved(marks: np.ndarray) -> np.ndarray:
             marks = np.asarray(marks) + frames
@@ -77,7 +79,7 @@ class Signals:
         first = labels[0] if not np.any(starts <= 0) else labels[int(np.flatnonzero(starts <= 0)[-1]) + 1]
         kept = (starts > 0) & (starts < n)
         return replace(self, pulse=self.pulse[source], motion=self.motion[source], chroma=self.chroma[source],
-                       hits=self.hits[source], beat_frames=moved(self.beat_frames), section_frames=starts[kept],
+                       hits=hits, beat_frames=moved(self.beat_frames), section_frames=starts[kept],
                        section_labels=(first, *(label for label, keep in zip(labels[1:], kept) if keep)),
                        effects=[e[source] for e in self.effects])
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..audio.signals import Signals
-from ..timeline.place import Placed, ease
+from ..timeline.place import Placed, Scene, transition
 from . import classes as cls_math
 from . import noise as noise_math
 
@@ -94,21 +94,15 @@ def compose(signals: Signals, *, pulse: Pulse, motion: Motion, beat: Beat, class
     section_speed = float(np.mean(speed))
     repeat = beat.sections == "repeat"
     if repeat and len(signals.section_frames):
-        noise = _scaled(noise_math.repeating_section_latents(
-            draws.base, signals.section_frames, signals.section_labels, n, dim, fps, section_speed,
-            1.0 if np.ndim(truncation) else truncation), truncation)
+        noise = noise_math.repeating_section_latents(draws.base, signals.section_frames, signals.section_labels, n,
+                                                     dim, fps, section_speed, truncation)
     elif beat.sections and len(signals.section_frames):
-        noise = _scaled(noise_math.section_latents(draws.base, signals.section_frames, n, dim, fps, section_speed,
-                                                   1.0 if np.ndim(truncation) else truncation), truncation)
+        noise = noise_math.section_latents(draws.base, signals.section_frames, n, dim, fps, section_speed,
+                                           truncation)
     else:
         noise = noise_math.base_latents(draws.base, n, dim, fps, speed, truncation)
     for scene in timeline.scenes if timeline is not None else ():
-        # A scene's own path, from its seed: the same seed is the same place, wherever it comes back.
-        path = noise_math.base_latents(np.random.default_rng(scene.seed), n, dim, fps, speed, truncation)
-        weight = ease(scene.ease if scene.frames else "step",
-                      (np.arange(n) - scene.frame) / scene.frames if scene.frames else
-                      (np.arange(n) >= scene.frame).astype(np.float64))
-        noise = noise + weight[:, None] * (path - noise)
+        noise = _with_scene(noise, scene, fps, speed, truncation)
     pulse_drive = noise_math.pulse(signals.pulse, pulse_react)
     hits = noise_math.hit_envelope(signals.hits, fps)
     noise = noise + pulse_drive[:, None]
@@ -144,6 +138,16 @@ def compose(signals: Signals, *, pulse: Pulse, motion: Motion, beat: Beat, class
     return Vectors(noise.astype(np.float32), class_vecs.astype(np.float32), order, drives)
 
 
-def _scaled(path: np.ndarray, truncation: float | np.ndarray) -> np.ndarray:
-    """A path drawn at truncation 1 scaled frame by frame (a timeline's truncation); a value was applied already."""
-    return path * truncation[:, None] if np.ndim(truncation) else path
+def _with_scene(noise: np.ndarray, scene: Scene, fps: float, speed: float | np.ndarray,
+                truncation: float | np.ndarray) -> np.ndarray:
+    """``noise`` faded into a scene's own path: keys from its seed, every ``60 / speed_fpm`` seconds from the
+    scene's start, so the same seed is the same place, frame for frame, wherever it comes back."""
+    n, first = len(noise), max(scene.frame, 0)
+    length = n - scene.frame  # from where the scene starts, before the render's first frame too
+    pace = speed if not np.ndim(speed) else np.concatenate([np.full(first - scene.frame, speed[0]), speed[first:]])
+    path = noise_math.paced_path(np.random.default_rng(scene.seed), length, noise.shape[1], fps, pace)
+    path = noise_math.truncated(path[first - scene.frame :], truncation[first:] if np.ndim(truncation) else truncation)
+    out = noise.copy()
+    weight = transition(scene.ease, np.arange(first, n), scene.frame, scene.frames)[:, None]
+    out[first:] = noise[first:] + weight * (path - noise[first:])
+    return out

@@ -42,12 +42,50 @@ def truncated_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.nda
 
 def interpolate_keys(keys: np.ndarray, n_frames: int) -> np.ndarray:
     """Keys spread evenly over the frames and linearly interpolated. keys : [shape=(k, dim)], k >= 1."""
+    return interpolate_at(keys, np.linspace(0, len(keys) - 1, n_frames))
+
+
+def interpolate_at(keys: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """The keys linearly interpolated at fractional key positions in ``[0, k - 1]``, one row per position."""
     if len(keys) < 2:
-        return np.repeat(keys[:1], n_frames, axis=0)
-    position = np.linspace(0, len(keys) - 1, n_frames)
+        return np.repeat(keys[:1], len(position), axis=0)
     lower = np.minimum(position.astype(int), len(keys) - 2)
     weight = (position - lower)[:, None]
     return (1 - weight) * keys[lower] + weight * keys[lower + 1]
+
+
+def paced_path(rng: np.random.Generator, length: int, dim: int, fps: float, speed_fpm: float | np.ndarray,
+               centre: np.ndarray | None = None) -> np.ndarray:
+    """A path of ``length`` frames with a key every ``60 / speed_fpm`` seconds from its first frame (the speed
+    one value or one per frame), around ``centre`` when given: the same draws give the same path, frame for
+    frame from its start, however long it runs."""
+    speed = np.broadcast_to(np.asarray(speed_fpm, dtype=np.float64), (length,))
+    position = np.concatenate([[0.0], np.cumsum(speed[:-1])]) / (fps * 60) if length else np.zeros(0)
+    n_keys = int(position[-1]) + 2 if length and position[-1] > 0 else 1
+    keys = truncated_normal(rng, (n_keys, dim)) if centre is None else keys_around(rng, centre, n_keys)
+    return interpolate_at(keys, position)
+
+
+def new_centre(rng: np.random.Generator, previous: np.ndarray | None, dim: int) -> np.ndarray:
+    """A section's centre, far from the one before: anti-correlated with it, so a boundary is a big change."""
+    fresh = truncated_normal(rng, (dim,))
+    return fresh if previous is None else np.clip(np.sqrt(0.75) * fresh - 0.5 * previous, -2, 2)
+
+
+def keys_around(rng: np.random.Generator, centre: np.ndarray, n_keys: int) -> np.ndarray:
+    """A section's keys: varied around its centre by ``SECTION_SPREAD``."""
+    spread = truncated_normal(rng, (n_keys, len(centre)))
+    return np.clip(np.sqrt(1 - SECTION_SPREAD**2) * centre + SECTION_SPREAD * spread, -2, 2)
+
+
+def smoothstep(u: np.ndarray) -> np.ndarray:
+    """0 to 1 with no kink where it starts and ends; ``u`` in [0, 1]."""
+    return u * u * (3 - 2 * u)
+
+
+def truncated(path: np.ndarray, truncation: float | np.ndarray) -> np.ndarray:
+    """A path scaled by the truncation: one value, or one per frame (a timeline's)."""
+    return (truncation[:, None] if np.ndim(truncation) else truncation) * path
 
 
 def base_latents(
@@ -67,17 +105,12 @@ def base_latents(
         path = interpolate_keys(truncated_normal(rng, (n_keys, dim)), n_frames)
     else:
         speed = np.asarray(speed_fpm, dtype=np.float64)
-        n_keys = max(1, int(round(speed.sum() / fps / 60)))
-        keys = truncated_normal(rng, (n_keys, dim))
+        keys = truncated_normal(rng, (max(1, int(round(speed.sum() / fps / 60))), dim))
         travelled = np.concatenate([[0.0], np.cumsum(speed[:-1])])
-        if n_keys < 2 or travelled[-1] <= 0:
-            path = np.repeat(keys[:1], n_frames, axis=0)
-        else:
-            position = travelled / travelled[-1] * (n_keys - 1)
-            lower = np.minimum(position.astype(int), n_keys - 2)
-            weight = (position - lower)[:, None]
-            path = (1 - weight) * keys[lower] + weight * keys[lower + 1]
-    return (truncation[:, None] if np.ndim(truncation) else truncation) * path
+        # The keys spread over the frames as the speed passes them: a constant speed spreads them evenly.
+        position = travelled / travelled[-1] * (len(keys) - 1) if travelled[-1] > 0 else np.zeros(n_frames)
+        path = interpolate_at(keys, position)
+    return truncated(path, truncation)
 
 
 def section_latents(
@@ -87,7 +120,7 @@ def section_latents(
     dim: int,
     fps: float,
     speed_fpm: float,
-    truncation: float,
+    truncation: float | np.ndarray,
 ) -> np.ndarray:
     """Base latents that change character at section boundaries.
 
@@ -101,14 +134,10 @@ def section_latents(
     bounds = [0] + [int(s) for s in section_starts if 0 < s < n_frames] + [n_frames]
     paths, centre = [], None
     for lo, hi in zip(bounds[:-1], bounds[1:]):
-        fresh = truncated_normal(rng, (dim,))
-        # Away from the last centre: the new one is anti-correlated with it, so a boundary is a big change.
-        centre = fresh if centre is None else np.clip(np.sqrt(0.75) * fresh - 0.5 * centre, -2, 2)
-        n_keys = max(1, int(round((hi - lo) / fps / 60 * speed_fpm)))
-        spread = truncated_normal(rng, (n_keys, dim))
-        keys = np.clip(np.sqrt(1 - SECTION_SPREAD**2) * centre + SECTION_SPREAD * spread, -2, 2)
-        paths.append(interpolate_keys(keys, hi - lo))
-    return truncation * _cross_fade(np.concatenate(paths), bounds, fps)
+        centre = new_centre(rng, centre, dim)
+        paths.append(interpolate_keys(keys_around(rng, centre, max(1, int(round((hi - lo) / fps / 60 * speed_fpm)))),
+                                      hi - lo))
+    return truncated(_cross_fade(np.concatenate(paths), bounds, fps), truncation)
 
 
 def repeating_section_latents(
@@ -119,7 +148,7 @@ def repeating_section_latents(
     dim: int,
     fps: float,
     speed_fpm: float,
-    truncation: float,
+    truncation: float | np.ndarray,
 ) -> np.ndarray:
     """Base latents where every section with the same label takes the same path: a chorus that comes back
     returns to its own place, frame for frame from its start (after the cross-fade into it).
@@ -143,20 +172,12 @@ def repeating_section_latents(
     longest: dict[str, int] = {}
     for (lo, hi), label in zip(spans, labels):
         longest[label] = max(longest.get(label, 0), hi - lo)
-    key_frames = fps * 60 / speed_fpm if speed_fpm > 0 else float("inf")
     paths, centre = {}, None
     for label, length in longest.items():  # in the order the labels first appear
-        fresh = truncated_normal(rng, (dim,))
-        centre = fresh if centre is None else np.clip(np.sqrt(0.75) * fresh - 0.5 * centre, -2, 2)
-        n_keys = int(length / key_frames) + 2 if key_frames < float("inf") else 1
-        keys = np.clip(np.sqrt(1 - SECTION_SPREAD**2) * centre + SECTION_SPREAD * truncated_normal(rng, (n_keys, dim)),
-                       -2, 2)
-        position = np.arange(length) / key_frames
-        lower = np.minimum(position.astype(int), n_keys - 1)
-        weight = (position - lower)[:, None]
-        paths[label] = (1 - weight) * keys[lower] + weight * keys[np.minimum(lower + 1, n_keys - 1)]
+        centre = new_centre(rng, centre, dim)
+        paths[label] = paced_path(rng, length, dim, fps, speed_fpm, centre)
     out = np.concatenate([paths[label][: hi - lo] for (lo, hi), label in zip(spans, labels)])
-    return truncation * _cross_fade(out, bounds, fps)
+    return truncated(_cross_fade(out, bounds, fps), truncation)
 
 
 def _cross_fade(out: np.ndarray, bounds: Sequence[int], fps: float) -> np.ndarray:
@@ -164,8 +185,7 @@ def _cross_fade(out: np.ndarray, bounds: Sequence[int], fps: float) -> np.ndarra
     fade = max(1, int(round(SECTION_FADE_SECONDS * fps)))
     for start in bounds[1:-1]:
         end = min(start + fade, len(out))
-        weight = ((np.arange(start, end) - start + 1) / fade)[:, None]
-        weight = weight * weight * (3 - 2 * weight)  # smoothstep: no kink where the fade starts and ends
+        weight = smoothstep((np.arange(start, end) - start + 1) / fade)[:, None]
         out[start:end] = (1 - weight) * out[start - 1] + weight * out[start:end]
     return out
 

@@ -39,6 +39,7 @@ class Control:
     default: object = None
     why: str = ""
     none_is: object = None
+    placeholder: str = ""  # a text box's example
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,14 @@ class Argument:
     field: str  # its field in that group
     cli: str | None = "number"
     app: Control | None = None
+
+
+TIMELINE_EXAMPLE = """- at: bar 17
+  scene: 7
+  transition: 2 beats
+  pulse_react: 1.2
+- at: "1:32"
+  beat_react: 0.8"""
 
 
 def _number(**bounds) -> Check:
@@ -237,13 +246,14 @@ ARGUMENTS: tuple[Argument, ...] = (
                                   why="the app shows what the music does; 0.4 scripts keep 0.4's look")),
     Argument("sections", False, _sections, "change the picture's character at the song's section boundaries; "
              "'repeat': sections of the same kind (a chorus that comes back) return to the same look", "beat",
-             "sections", cli="sections",
+             "sections", cli="flag",
              app=Control("checkbox", "New look for each song section", main=True, default=True,
                          why="as beat_react: on in the app, off for 0.4 scripts")),
     Argument("timeline", None, _timeline, "keyframes at song times, beats, bars or sections that set scenes and "
              "numeric settings: a .yaml or .json file (from Python, also a list of mappings); see the README",
              "timeline", "keyframes", cli="file",
-             app=Control("text", "Timeline (YAML: keyframes at times, bars or sections)", none_is="")),
+             app=Control("text", "Timeline (YAML: keyframes at times, bars or sections)", none_is="",
+                         placeholder=TIMELINE_EXAMPLE)),
     Argument("snap", None, _snap, "move timeline keyframes given in seconds to the nearest beat or bar",
              "timeline", "snap", cli="snap"),
     Argument("offset", 0.0, _number(low=-2, high=2), "move every hit, beat, section and keyframe by this many "

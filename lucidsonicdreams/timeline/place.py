@@ -13,6 +13,7 @@ import numpy as np
 
 from ..audio.feature import GRID_SECONDS
 from ..audio.signals import Signals
+from ..latents.noise import smoothstep
 from .keyframes import Keyframe, TimelineSettings, Transition
 from .positions import Position
 
@@ -86,7 +87,8 @@ class Grid:
 
 @dataclass(frozen=True)
 class Scene:
-    """New base latents from ``seed``, faded in over ``frames`` from ``frame`` along ``ease``."""
+    """New base latents from ``seed``, faded in over ``frames`` from ``frame`` (before frame 0 where it started
+    before the render) along ``ease``."""
 
     frame: int
     frames: int
@@ -122,7 +124,13 @@ def ease(kind: str, u: np.ndarray) -> np.ndarray:
     u = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
     if kind == "step":
         return (u >= 1.0).astype(np.float64)
-    return u if kind == "linear" else u * u * (3 - 2 * u)
+    return u if kind == "linear" else smoothstep(u)
+
+
+def transition(kind: str, frames: np.ndarray, start: int, length: int) -> np.ndarray:
+    """The share done at ``frames`` of a change that starts at frame ``start`` (which may come before the render's
+    first frame) and takes ``length`` frames along the ease ``kind``; a cut (0 frames) is all done at ``start``."""
+    return ease(kind, (np.asarray(frames) - start + (length == 0)) / max(length, 1))
 
 
 def place(keyframes: tuple[Keyframe, ...], grid: Grid, *, fps: float, n_frames: int, base: dict[str, float],
@@ -154,9 +162,10 @@ def place(keyframes: tuple[Keyframe, ...], grid: Grid, *, fps: float, n_frames: 
             if frame >= n_frames:
                 continue
             before = curve[frame - 1] if frame > 0 else curve[0]
-            ramp = np.arange(n_frames - frame, dtype=np.float64) / length if length else np.ones(n_frames - frame)
-            curve[frame:] = before + (value - before) * ease(keyframe.ease if length else "step", ramp)
-    scenes = tuple(Scene(max(placed[k], 0), spans[k], keyframes[k].ease, keyframes[k].scene) for k in order
+            share = transition(keyframe.ease, np.arange(frame, n_frames), placed[k], length)
+            curve[frame:] = before + (value - before) * share
+    # A scene keeps the frame it starts on, before the render's first one too: it is that far along by then.
+    scenes = tuple(Scene(placed[k], spans[k], keyframes[k].ease, keyframes[k].scene) for k in order
                    if keyframes[k].scene is not None and placed[k] < n_frames)
     classes = tuple((max(placed[k], 0), keyframes[k].classes) for k in order
                     if keyframes[k].classes is not None and placed[k] < n_frames)
