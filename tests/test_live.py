@@ -503,3 +503,11 @@ def test_a_recording_keeps_its_length_when_the_first_frames_are_dropped(clicks_1
     assert len(info["frames"]) == 7  # frames 0-6, in step with the sound
     means = [float(f.mean()) for f in info["frames"]]
     assert np.allclose(means, [80, 80, 80, 120, 120, 120, 40], atol=2)  # through H.264
+
+
+def test_osc_listens_on_this_machine_unless_told_otherwise():
+    from lucidsonicdreams.cli import build_parser
+
+    args = build_parser().parse_args(["live", "--file", "song.wav", "--serve", "--host", "0.0.0.0", "--auth", "a:b",
+                                      "--osc-port", "9000"])
+    assert args.osc_host == "127.0.0.1"  # a page behind a password does not open OSC, which has none

@@ -87,8 +87,8 @@ def normalize(x: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _mel_basis(n_mels: int) -> np.ndarray:
-    return librosa.filters.mel(sr=ANALYSIS_SR, n_fft=N_FFT, n_mels=n_mels)
+def mel_basis(n_mels: int, n_fft: int = N_FFT) -> np.ndarray:
+    return librosa.filters.mel(sr=ANALYSIS_SR, n_fft=n_fft, n_mels=n_mels)
 
 
 def power_spectrogram(y: np.ndarray) -> np.ndarray:
@@ -104,15 +104,15 @@ MAX_MELS = 512
 def amplitude_envelope(power: np.ndarray, n_mels: int) -> np.ndarray:
     """The loudest mel band's power in every frame (0.4's amplitude, with ``n_mels`` = the noise length, at most
     ``MAX_MELS``)."""
-    return (_mel_basis(min(n_mels, MAX_MELS)) @ power).max(axis=0)
+    return (mel_basis(min(n_mels, MAX_MELS)) @ power).max(axis=0)
 
 
-@lru_cache(maxsize=1)
-def _full_scale_mel_db() -> float:
+@lru_cache(maxsize=4)
+def full_scale_mel_db(n_mels: int = ONSET_MELS, n_fft: int = N_FFT) -> float:
     """The loudest log-mel level (dB) of a full-scale 1 kHz sine: the reference of the absolute floor."""
     t = np.arange(ANALYSIS_SR) / ANALYSIS_SR
-    power = power_spectrogram(np.sin(2 * np.pi * 1000 * t))
-    return float(librosa.power_to_db(_mel_basis(ONSET_MELS) @ power, ref=1.0, amin=1e-20, top_db=None).max())
+    power = np.abs(librosa.stft(np.sin(2 * np.pi * 1000 * t), n_fft=n_fft, hop_length=HOP)) ** 2
+    return float(librosa.power_to_db(mel_basis(n_mels, n_fft) @ power, ref=1.0, amin=1e-20, top_db=None).max())
 
 
 def loudness_db(power: np.ndarray) -> np.ndarray:
@@ -129,8 +129,8 @@ def silence_gate(power: np.ndarray) -> np.ndarray:
 def log_mel(power: np.ndarray) -> np.ndarray:
     """Log-mel spectrogram (dB) clipped at an absolute floor, so that blocks join exactly and inaudible noise
     adds no spectral flux. Returns [shape=(ONSET_MELS, n_grid)]."""
-    mel_db = librosa.power_to_db(_mel_basis(ONSET_MELS) @ power, ref=1.0, amin=1e-20, top_db=None)
-    return np.maximum(mel_db, _full_scale_mel_db() - ONSET_RANGE_DB)
+    mel_db = librosa.power_to_db(mel_basis(ONSET_MELS) @ power, ref=1.0, amin=1e-20, top_db=None)
+    return np.maximum(mel_db, full_scale_mel_db() - ONSET_RANGE_DB)
 
 
 def onset_envelope(mel_db: np.ndarray) -> np.ndarray:

@@ -13,20 +13,21 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from functools import lru_cache
 
 import librosa
 import numpy as np
+from scipy.ndimage import median_filter
 
 from ..audio.feature import (
     ANALYSIS_SR,
     HOP,
     MAX_MELS,
     N_FFT,
-    NOISE_FLOOR_DBFS,
-    NOISE_FLOOR_RAMP_DB,
     ONSET_RANGE_DB,
+    full_scale_mel_db,
     log_mel,
+    mel_basis,
+    silence_gate,
 )
 
 GRID = HOP / ANALYSIS_SR  # seconds between analysis frames
@@ -93,10 +94,11 @@ class CausalAnalysis:
         self._pending = np.zeros(0, np.float32)  # samples not yet making up a hop
         self._hann = np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # librosa's periodic Hann
         self._onset_hann = np.hanning(ONSET_N_FFT + 1)[:-1].astype(np.float32)
-        self._mel = _mel(min(n_mels, MAX_MELS), N_FFT)
-        self._onset_mel = _mel(ONSET_MELS, ONSET_N_FFT)
+        # In float64, as the spectra are: a float32 bank is converted again on every product (3 ms a hop at 512).
+        self._mel = mel_basis(min(n_mels, MAX_MELS)).astype(np.float64)
+        self._onset_mel = mel_basis(ONSET_MELS, ONSET_N_FFT).astype(np.float64)
         self._chroma = librosa.filters.chroma(sr=ANALYSIS_SR, n_fft=N_FFT)
-        self._floor_db = _full_scale_db(ONSET_MELS, ONSET_N_FFT) - ONSET_RANGE_DB  # as offline: inaudible adds nothing
+        self._floor_db = full_scale_mel_db(ONSET_MELS, ONSET_N_FFT) - ONSET_RANGE_DB  # inaudible adds nothing
         self._history = deque(maxlen=SPLIT_FRAMES)  # magnitudes of the last frames, for the harmonic median
         self._last_mel_db: np.ndarray | None = None
         self._recent_flux = deque(maxlen=max(1, int(round(THRESHOLD_SECONDS / GRID))))
@@ -121,13 +123,12 @@ class CausalAnalysis:
         self._frames += 1
         time = self._frames * GRID
         window = self._window
-        rms = float(np.sqrt(np.mean(window.astype(np.float64) ** 2)))
-        gate = float(np.clip((20 * np.log10(max(rms, 1e-10)) - NOISE_FLOOR_DBFS) / NOISE_FLOOR_RAMP_DB, 0, 1))
         magnitude = np.abs(np.fft.rfft(window * self._hann))
         power = magnitude**2
+        gate = float(silence_gate(power[:, None])[0])  # offline's, on the same windowed spectrum
         self._history.append(magnitude)
         harmonic = np.median(np.stack(self._history), axis=0)
-        percussive = _median_across_bins(magnitude, SPLIT_BINS)
+        percussive = median_filter(magnitude, size=SPLIT_BINS, mode="reflect")  # as offline, across the bins
         h2, p2 = harmonic**2, percussive**2
         total = np.maximum(h2 + p2, 1e-20)
         amplitude = float((self._mel @ power).max())
@@ -238,21 +239,3 @@ class BeatTracker:
                 self.period = period
                 return
         self.period, self.last_beat = period, newest
-
-
-@lru_cache(maxsize=4)
-def _mel(n_mels: int, n_fft: int) -> np.ndarray:
-    return librosa.filters.mel(sr=ANALYSIS_SR, n_fft=n_fft, n_mels=n_mels)
-
-
-@lru_cache(maxsize=4)
-def _full_scale_db(n_mels: int, n_fft: int) -> float:
-    """The loudest log-mel level (dB) of a full-scale 1 kHz sine through this window and filter bank."""
-    t = np.arange(n_fft) / ANALYSIS_SR
-    spectrum = np.abs(np.fft.rfft(np.sin(2 * np.pi * 1000 * t) * np.hanning(n_fft + 1)[:-1])) ** 2
-    return float(librosa.power_to_db(_mel(n_mels, n_fft) @ spectrum, ref=1.0, amin=1e-20, top_db=None).max())
-
-
-def _median_across_bins(magnitude: np.ndarray, width: int) -> np.ndarray:
-    padded = np.pad(magnitude, width // 2, mode="reflect")
-    return np.median(np.lib.stride_tricks.sliding_window_view(padded, width), axis=1)

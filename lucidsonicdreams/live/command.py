@@ -37,7 +37,9 @@ def add_live_command(commands) -> None:
                       "display; F: full screen, Esc: stop)")
     live.add_argument("--record", metavar="FILE", help="also write the frames and the sound to this MP4")
     live.add_argument("--osc-port", type=int, metavar="PORT", help="take OSC messages on this UDP port: "
-                      "/SETTING value, /hit, /section, /seed N (on --host)")
+                      "/SETTING value, /hit, /section, /seed N")
+    live.add_argument("--osc-host", default="127.0.0.1", help="address OSC listens on (default: 127.0.0.1; OSC has "
+                      "no password, so 0.0.0.0, for TouchOSC on a tablet, lets anyone on the network steer the show)")
     live.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds")
     live.add_argument("--stats", action="store_true", help="print the frames drawn and dropped, fps and latency "
                       "every 5 seconds (they are always printed at the end)")
@@ -100,7 +102,7 @@ def run_live(args: argparse.Namespace) -> int:
     if args.osc_port is not None:
         from .osc import OscControl
 
-        control = OscControl(dream, args.osc_port, args.host)
+        control = OscControl(dream, args.osc_port, args.osc_host)
     if args.stats:
         sinks.append(_Reporter(stats))
     # SIGTERM (a service manager, `kill`) stops the show as Ctrl-C does: the recording is finished, not lost.
@@ -114,7 +116,7 @@ def run_live(args: argparse.Namespace) -> int:
         if page is not None:
             print(f"live: open {page.url} (the stream alone: {page.url}stream)", flush=True)
         if control is not None:
-            print(f"live: OSC on {args.host}:{control.port}", flush=True)
+            print(f"live: OSC on {args.osc_host}:{control.port}", flush=True)
         dream.style  # noqa: B018 - loaded now, so the show starts on time
         print(f"live: {source.name}", flush=True)
         dream.run(source, sinks, seconds=args.seconds, stats=stats)

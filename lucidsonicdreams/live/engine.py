@@ -128,8 +128,8 @@ class LiveDream:
     def frames(self, source, *, seconds: float | None = None, stats: LiveStats | None = None):
         """Yield :class:`LiveImage` frames from ``source`` (see :mod:`.sources`) until it ends or ``seconds``."""
         stats = stats if stats is not None else LiveStats()
-        analysis = CausalAnalysis(source.sample_rate)
         dim = self.style.input_shape_for(self.options)
+        analysis = CausalAnalysis(source.sample_rate, n_mels=dim)  # the levels in as many bands as offline
         vectors = LiveVectors(Draws.from_seed(self.seed), dim, self.style.num_possible_classes, self.fps,
                               self.settings, self.classes)
         levels = {name: RunningScale(self.fps) for name in ("amplitude", "percussive", "harmonic")}

@@ -96,6 +96,7 @@ class LiveVectors:
         self._keys: dict[int, np.ndarray] = {}  # the keys of the current section by number, drawn when needed
         self._origin = 0  # the frame the current section's keys start at
         self._section_at: int | None = None
+        self._centre: np.ndarray | None = None  # the current section's, once a section has begun
         self._fade_from: np.ndarray | None = None
         self._last_base: np.ndarray | None = None
         self._frame = 0
@@ -154,25 +155,24 @@ class LiveVectors:
         needed, linearly interpolated; cross-faded into a new section's path."""
         s = self.settings
         if self._section_at == i and self._last_base is not None:
-            current = self._last_base / max(s.truncation, 1e-6)
-            fresh = noise_math.truncated_normal(self.draws.base, (self.dim,))
-            # Away from where the picture is: anti-correlated with it, so the change is a big one.
-            centre = np.clip(np.sqrt(0.75) * fresh - 0.5 * current, -2, 2)
+            # Away from where the picture is, and every key of the section around that centre, as offline.
+            self._centre = noise_math.new_centre(self.draws.base, self._last_base / max(s.truncation, 1e-6),
+                                                 self.dim)
             self._fade_from, self._origin = self._last_base, i
-            self._keys = {0: centre}
+            self._keys = {0: self._centre}
         position = 0.0 if s.speed_fpm <= 0 else (i - self._origin) / self.fps / (60.0 / s.speed_fpm)
         lower = int(position)
         for k in range(lower, lower + 2):
             if k not in self._keys:
-                self._keys[k] = noise_math.truncated_normal(self.draws.base, (self.dim,))
+                self._keys[k] = (noise_math.truncated_normal(self.draws.base, (self.dim,)) if self._centre is None
+                                 else noise_math.keys_around(self.draws.base, self._centre, 1)[0])
         for k in [k for k in self._keys if k < lower]:  # passed: a long show keeps two keys, not one per key
             del self._keys[k]
         weight = position - lower
         base = s.truncation * ((1 - weight) * self._keys[lower] + weight * self._keys[lower + 1])
         fade = max(1, int(round(noise_math.SECTION_FADE_SECONDS * self.fps)))
         if self._fade_from is not None and i - self._origin < fade:
-            w = (i - self._origin + 1) / fade
-            w = w * w * (3 - 2 * w)  # smoothstep, as offline
+            w = noise_math.smoothstep((i - self._origin + 1) / fade)  # as offline
             base = (1 - w) * self._fade_from + w * base
         self._last_base = base
         return base
