@@ -113,3 +113,42 @@ def test_levels_and_onsets_are_scaled_over_the_window_as_offline_over_the_song()
         window = values[max(0, i - 119) : i + 1]  # the last 4 s at 30 fps
         assert levels(value) == pytest.approx(normalize(window)[-1])
         assert onsets(value) == pytest.approx(hit_strength(window)[-1])
+
+
+@pytest.mark.parametrize("bpm", [97, 160, 200])
+def test_the_tempo_is_the_one_an_offline_render_finds(bpm):
+    """Read as offline reads it (the tempogram under librosa's prior): clicks at 200 BPM are a beat of 100 there,
+    where a rule preferring the faster pulse took 200 (and hit twice as often as the offline render)."""
+    from lucidsonicdreams.audio.beat import track_beats
+    from lucidsonicdreams.audio.feature import log_mel, onset_envelope, power_spectrogram
+
+    y, _ = click_track(bpm, 20)
+    offline = track_beats(onset_envelope(log_mel(power_spectrogram(y)))).tempo
+    assert offline == pytest.approx(bpm if bpm < 200 else bpm / 2, rel=0.02)
+    assert all(f.tempo == pytest.approx(offline, rel=0.02) for f in analyse(y) if f.time > 8)  # a full window
+
+
+def test_no_beat_is_followed_where_offline_finds_none():
+    """A held chord that swells every 0.6 s: a period, but onsets too weak for offline's beat tracker."""
+    from lucidsonicdreams.audio.beat import track_beats
+    from lucidsonicdreams.audio.feature import log_mel, onset_envelope, power_spectrogram
+
+    t = np.arange(20 * SR) / SR
+    chord = sum(np.sin(2 * np.pi * 220 * 2 ** (k / 12) * t) for k in (0, 4, 7))
+    y = (0.05 * (0.6 + 0.4 * np.sin(2 * np.pi * t / 0.6)) * chord).astype(np.float32)
+    assert track_beats(onset_envelope(log_mel(power_spectrogram(y)))).tempo == 0
+    assert all(f.tempo == 0 and f.next_beat is None for f in analyse(y))
+
+
+def test_a_drum_shows_in_the_levels_as_it_sounds():
+    """The percussive level peaks within a hop or two of each click: its window is short, as a live window ends
+    at the newest sample (on the 93 ms window of the chroma the peak came 46 ms after the click)."""
+    y, clicks = click_track(123, 8)
+    frames = analyse(y)
+    times = np.array([f.time for f in frames])
+    level = np.array([f.percussive for f in frames])
+    delays = []
+    for click in clicks:
+        near = (times >= click) & (times < click + 0.1)
+        delays.append(times[near][np.argmax(level[near])] - click)
+    assert np.median(delays) <= 0.025 and max(delays) <= 0.035

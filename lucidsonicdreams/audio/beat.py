@@ -17,7 +17,7 @@ MIN_BEAT_ONSET = 1.5
 # librosa's tempo estimate averages the autocorrelation of an 8 s window (its ac_size) centred on every analysis
 # frame. Taken every TEMPO_STRIDE frames the average is the same (identical beats on 8 real songs) and 5-50x
 # faster: librosa's per-frame tempogram took up to 7.6 s of a 4-minute song's analysis.
-TEMPO_WINDOW_SECONDS = 8.0
+TEMPO_WINDOW = int(round(8.0 * ANALYSIS_SR / HOP))  # frames
 TEMPO_STRIDE = 8
 
 
@@ -40,7 +40,7 @@ def track_beats(onset: np.ndarray) -> Beats:
     """
     if len(onset) < 8 or np.percentile(onset, 99) < MIN_BEAT_ONSET:
         return Beats(0.0, np.zeros(0, dtype=int))
-    bpm = float(librosa.feature.tempo(tg=_tempogram(onset), sr=ANALYSIS_SR, hop_length=HOP)[0])
+    bpm = tempo_of(_tempogram(onset))
     tempo, frames = librosa.beat.beat_track(onset_envelope=onset, sr=ANALYSIS_SR, hop_length=HOP, bpm=bpm)
     tempo = float(np.atleast_1d(tempo)[0])
     frames = np.asarray(frames, dtype=int)
@@ -50,8 +50,18 @@ def track_beats(onset: np.ndarray) -> Beats:
 def _tempogram(onset: np.ndarray) -> np.ndarray:
     """librosa's autocorrelation tempogram (Hann window, padded ends, each column scaled to max 1), with a column
     every ``TEMPO_STRIDE`` frames. Returns [shape=(window, n_columns)]."""
-    window = int(round(TEMPO_WINDOW_SECONDS * ANALYSIS_SR / HOP))
-    padded = np.pad(np.asarray(onset, dtype=np.float64), window // 2, mode="linear_ramp")
-    frames = librosa.util.frame(padded, frame_length=window, hop_length=TEMPO_STRIDE)
-    autocorrelation = librosa.autocorrelate(frames * scipy.signal.get_window("hann", window)[:, None], axis=0)
+    padded = np.pad(np.asarray(onset, dtype=np.float64), TEMPO_WINDOW // 2, mode="linear_ramp")
+    return tempogram_columns(librosa.util.frame(padded, frame_length=TEMPO_WINDOW, hop_length=TEMPO_STRIDE))
+
+
+def tempogram_columns(windows: np.ndarray) -> np.ndarray:
+    """librosa's tempogram columns of windows of onset strength [shape=(TEMPO_WINDOW, n)]: the autocorrelation of
+    each Hann-weighted window, scaled to max 1."""
+    autocorrelation = librosa.autocorrelate(windows * scipy.signal.get_window("hann", TEMPO_WINDOW)[:, None], axis=0)
     return librosa.util.normalize(autocorrelation, norm=np.inf, axis=0)
+
+
+def tempo_of(tempogram: np.ndarray) -> float:
+    """The tempo (beats per minute) that librosa reads from tempogram columns: their mean's peak, weighted by its
+    prior (log-normal around 120 BPM, one octave wide)."""
+    return float(librosa.feature.tempo(tg=tempogram, sr=ANALYSIS_SR, hop_length=HOP)[0])

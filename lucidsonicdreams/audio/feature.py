@@ -12,12 +12,13 @@ from functools import lru_cache
 import librosa
 import numpy as np
 
-# Two librosa warnings that say nothing to our users, silenced once here: ``warnings.catch_warnings`` is not
-# thread-safe, and the chroma runs in a thread of its own. Above ~200 bands some mel filters of a 2048-point FFT
-# are empty (0.4 used them all the same); excerpts under a second make the lowest octaves' CQT filters longer
-# than the signal (the chroma is fine).
-warnings.filterwarnings("ignore", message="Empty filters detected", module="librosa")
-warnings.filterwarnings("ignore", message="n_fft=.* is too large", module="librosa")
+# Two librosa warnings that say nothing to our users, silenced once here (by message: librosa attributes them to
+# the caller): ``warnings.catch_warnings`` is not thread-safe, and the chroma runs in a thread of its own. Above
+# ~200 bands some mel filters of a 2048-point FFT are empty (0.4 used them all the same; the live levels'
+# 512-point FFT has more); excerpts under a second make the lowest octaves' CQT filters longer than the signal
+# (the chroma is fine).
+warnings.filterwarnings("ignore", message="Empty filters detected")
+warnings.filterwarnings("ignore", message="n_fft=.* is too large")
 
 ANALYSIS_SR = 22050
 N_FFT = 2048
