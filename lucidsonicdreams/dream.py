@@ -320,7 +320,9 @@ class LucidSonicDream:
                 k if k.prompts is None else replace(k, classes=tuple(source.prompts.index(p) for p in k.prompts))
                 for k in timeline.keyframes))
         if timeline.active:
-            placed = place(timeline.keyframes, song_grid(signals, timeline, song_length), fps=out.fps,
+            # Bars and sections count from the song's start, wherever the render starts.
+            whole = self._analysis.track(self.song, 0.0, song_length) if out.start > 0 else None
+            placed = place(timeline.keyframes, song_grid(signals, timeline, song_length, whole), fps=out.fps,
                            n_frames=n_frames, start=out.start, snap=timeline.snap, offset=timeline.offset,
                            schedules=timeline.schedules, base={**job.values, **_strengths(effects)})
             signals.settings, signals.keyframes = placed.values, placed.marks(timeline.keyframes)

@@ -78,7 +78,7 @@ def test_the_app_controls_are_the_declaration():
     assert shown == {a.name for a in ARGUMENTS if a.app is not None}
     for argument in MAIN + ADVANCED:
         control = argument.app
-        if app_default(argument) not in (argument.default, control.none_is):
+        if control.taken(app_default(argument)) not in (argument.default, control.none_is):
             assert control.why, f"{argument.name}: the app's default differs from the library's without a reason"
     # The defaults that differ, and the declaration says why.
     differ = {a.name for a in MAIN + ADVANCED if a.app.why}

@@ -209,6 +209,19 @@ def test_a_scheduled_setting_reads_back_exactly_at_any_frame_rate(groove, fps):
     assert np.allclose(dream.signals.settings["beat_react"], np.interp(times, [0, 8], [0, 0.7]), rtol=0, atol=1e-12)
 
 
+def test_bars_count_from_the_songs_start_wherever_the_render_starts(groove):
+    """A render from 4.3 s places "bar 3" where the whole song's render does (it counted from the excerpt's
+    first beat, four beats later)."""
+    dream = LucidSonicDream(str(groove))
+    timeline = [{"at": "bar 3", "pulse_react": 1.5, "transition": "cut"}, {"at": "beat 14", "scene": 2}]
+    dream.plan("x.mp4", fps=10, timeline=timeline, **QUIET)
+    whole = [frame for frame, _, _ in dream.signals.keyframes]
+    dream.plan("x.mp4", fps=10, start=4.3, timeline=timeline, **QUIET)
+    part = [frame for frame, _, _ in dream.signals.keyframes]
+    assert whole == [round(10 * (0.5 + 8 * 0.5)), round(10 * (0.5 + 13 * 0.5))]  # the 9th and 14th kick
+    assert part == [w - 43 for w in whole]
+
+
 def test_a_bar_keyframe_in_a_render_lands_on_its_downbeat_and_the_music_still_drives(groove):
     dream = LucidSonicDream(str(groove))
     timeline = [{"at": "bar 3", "pulse_react": 1.5, "transition": "cut"}]
@@ -420,6 +433,26 @@ def test_the_web_app_takes_a_timeline_in_its_text_box(tmp_path):
     assert [str(k.at) for k in keyframes] == ["bar 17", "92 s"] and keyframes[0].scene == 7
 
 
+def test_the_web_app_sets_snap_offset_bars_and_repeating_sections(tmp_path):
+    pytest.importorskip("gradio")
+    from lucidsonicdreams.app.page import ADVANCED, MAIN, _form, app_default
+    from lucidsonicdreams.app.state import STEMS
+    from lucidsonicdreams.render import arguments
+
+    named = {"song": None, **dict.fromkeys(STEMS), "style": "cppn", "model_file": None, "prompts": "",
+             "shape": "square", "size": 256, **{a.name: app_default(a) for a in MAIN + ADVANCED}}
+    values = arguments.parse(tmp_path / "v.mp4", **_form(named)[2].render).values
+    assert (values["snap"], values["offset"], values["beats_per_bar"], values["bar_one"]) == (None, 0.0, 4, None)
+    assert values["sections"] is True  # the app's default: a new look for each section
+    named.update(snap="bar", offset=-0.04, beats_per_bar=3, bar_one=1.5,
+                 sections=arguments.BY_NAME["sections"].app.shown("repeat"))
+    values = arguments.parse(tmp_path / "v.mp4", **_form(named)[2].render).values
+    assert (values["snap"], values["offset"], values["beats_per_bar"], values["bar_one"]) == ("bar", -0.04, 3, 1.5)
+    assert values["sections"] == "repeat"
+    named["sections"] = arguments.BY_NAME["sections"].app.shown(False)
+    assert arguments.parse(tmp_path / "v.mp4", **_form(named)[2].render).values["sections"] is False
+
+
 def test_a_classes_keyframe_drives_other_classes_from_its_frame(groove, monkeypatch):
     dream = LucidSonicDream(str(groove))
     plain = dream.plan("x.mp4", fps=10, classes=[0, 1, 2], **QUIET)
@@ -431,6 +464,19 @@ def test_a_classes_keyframe_drives_other_classes_from_its_frame(groove, monkeypa
     monkeypatch.setattr(dream_module, "route_signals", lambda *a, **k: pytest.fail("analysed before refusing"))
     with pytest.raises(ValueError, match=r"keyframe 1 \(at 6 s\): classes must be between 0 and 11"):
         dream.plan("x.mp4", fps=10, timeline=[{"at": 6, "classes": [12]}], **QUIET)
+
+
+def test_a_classes_keyframe_with_a_transition_fades_to_its_classes(groove):
+    dream = LucidSonicDream(str(groove))
+    plain = dream.plan("x.mp4", fps=10, classes=[0, 1, 2], **QUIET)
+    cut = dream.plan("x.mp4", fps=10, classes=[0, 1, 2], timeline=[{"at": 6, "classes": [9]}], **QUIET)
+    faded = dream.plan("x.mp4", fps=10, classes=[0, 1, 2], **QUIET,
+                       timeline=[{"at": 6, "classes": [9], "transition": 3, "ease": "linear"}])
+    # From the classes before to those after along the ease: 3 s from frame 60, linear.
+    share = np.clip((np.arange(len(plain.classes)) - 60) / 30, 0, 1)[:, None]
+    np.testing.assert_allclose(faded.classes, (1 - share) * plain.classes + share * cut.classes, atol=1e-6)
+    assert faded.classes[75, :3].sum() > 0 and faded.classes[75, 9] > 0  # both sound half way
+    assert np.array_equal(faded.classes[100:], cut.classes[100:])
 
 
 def test_a_prompt_keyframe_switches_a_diffusion_style_to_the_prompts_named(groove, tmp_path):

@@ -26,8 +26,8 @@ def app_default(argument: Argument) -> object:
     """The value the page starts with: the app's own default where the declaration gives one."""
     control = argument.app
     if control.default is not None:
-        return control.default
-    return control.none_is if argument.default is None else argument.default
+        return control.shown(control.default)
+    return control.shown(control.none_is if argument.default is None else argument.default)
 
 
 def style_choices() -> "list[str]":
@@ -43,6 +43,8 @@ def _component(gr, argument: Argument):
         return gr.Checkbox(value=value, label=control.label)
     if control.kind == "text":
         return gr.Textbox(value=value, label=control.label, lines=6, placeholder=control.placeholder)
+    if control.kind == "choice":
+        return gr.Dropdown([label for label, _ in control.choices], value=value, label=control.label)
     # No bounds on numbers in the page: the package's own checks name the argument and the fix.
     return gr.Number(value=value, label=control.label,
                      **({"precision": control.precision} if control.precision is not None else {}))
@@ -52,7 +54,7 @@ def _form(named: dict) -> tuple:
     """The page's values by name as (song, stems, Settings)."""
     render = {}
     for argument in CONTROLS:
-        value = named[argument.name]
+        value = argument.app.taken(named[argument.name])
         none_is = argument.app.none_is
         if none_is is not None and (value is None or value == none_is or (none_is == -1 and value < 0)):
             value = None

@@ -15,7 +15,7 @@ import numpy as np
 from ..audio.analysis import AnalysisCache, Part, TrackAnalysis
 from ..audio.beat import Beats, track_beats
 from ..audio.feature import GRID_SECONDS, peak_at_frames
-from ..audio.segment import song_sections
+from ..audio.segment import Sections, song_sections
 
 # Onset strength is scaled so that this quantile of the frames with any onset reads 1: the strong hits of a
 # song reach full strength, not only its single loudest one, and hits keep their relative sizes.
@@ -92,6 +92,15 @@ class Signals:
         return self.start + self.section_frames / self.fps
 
 
+def track_structure(track: TrackAnalysis) -> tuple[Beats, Sections]:
+    """The beats and sections of an excerpt (grid frames from its start). They depend on neither the frame rate
+    nor the mel-band count (onsets and timbre use their own bands): found once per excerpt, for every later
+    render and style."""
+    beats = track.cached(("beats",), lambda: track_beats(track.grid("onset")))
+    return beats, track.cached(("sections",), lambda: song_sections(track.chroma_grid(), track.grid("timbre"),
+                                                                       beats))
+
+
 def hit_strength(onset: np.ndarray) -> np.ndarray:
     """Onset strength scaled to [0, 1] by a high quantile of its non-zero values (silence stays 0)."""
     onset = np.maximum(np.asarray(onset, dtype=np.float64), 0.0)
@@ -154,11 +163,7 @@ def route_signals(
     if structure:
         # Hits are the onsets of the pulse's audio as a whole: the attacks of every instrument, drums included.
         hits = hit_strength(peak_at_frames(track(routing.pulse[0]).grid("onset", n_mels), fps, n_frames))
-        # Beats and sections depend on neither the frame rate nor the mel-band count (onsets and timbre use their
-        # own bands): found once per excerpt, for every later render and style.
-        beats = song_track.cached(("beats",), lambda: track_beats(song_track.grid("onset", n_mels)))
-        found = song_track.cached(("sections",), lambda: song_sections(
-            song_track.chroma_grid(), song_track.grid("timbre", n_mels), beats))
+        beats, found = track_structure(song_track)
         sections, labels = found.boundaries, found.labels
     return Signals(
         fps=fps,

@@ -126,14 +126,26 @@ def compose(signals: Signals, *, pulse: Pulse, motion: Motion, beat: Beat, class
                  for frame, label in zip([0, *signals.section_frames.tolist()], signals.section_labels)}
     elif beat.sections:
         shuffle_at |= set(signals.section_frames.tolist())
-    class_vecs = cls_math.class_vectors(
-        signals.chroma, order or [], num_classes, fps,
-        pitch_react=values.get("class_pitch_react", classes.pitch_react), complexity=classes.complexity,
-        smooth_seconds=classes.smooth_seconds,
-        shuffle_at=shuffle_at, shuffle_shift=int(round(classes.shuffle_strength * 12)),
-        dominant_first=classes.dominant_first, turns=turns,
-        switches=dict(timeline.classes) if timeline is not None else None,
-    )
+
+    def class_vectors(switches: dict[int, tuple[int, ...]] | None) -> np.ndarray:
+        return cls_math.class_vectors(
+            signals.chroma, order or [], num_classes, fps,
+            pitch_react=values.get("class_pitch_react", classes.pitch_react), complexity=classes.complexity,
+            smooth_seconds=classes.smooth_seconds,
+            shuffle_at=shuffle_at, shuffle_shift=int(round(classes.shuffle_strength * 12)),
+            dominant_first=classes.dominant_first, turns=turns, switches=switches,
+        )
+
+    switches = timeline.classes if timeline is not None else ()
+    if any(span for _, _, span, _ in switches):
+        # A switch with a transition fades from the classes before it to its own along its ease.
+        class_vecs = class_vectors(None)
+        for k, (frame, _, span, kind) in enumerate(switches):
+            after = class_vectors({max(f, 0): named for f, named, _, _ in switches[: k + 1]})
+            share = transition(kind, np.arange(n), frame, span)[:, None]
+            class_vecs = (1.0 - share) * class_vecs + share * after
+    else:
+        class_vecs = class_vectors({max(frame, 0): named for frame, named, _, _ in switches} or None)
     drives = {"pulse": pulse_drive, "motion": motion_react * signals.motion, "beat": beat_react * hits}
     return Vectors(noise.astype(np.float32), class_vecs.astype(np.float32), order, drives)
 

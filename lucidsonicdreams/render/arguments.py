@@ -24,10 +24,10 @@ Check = Callable[[str, object, dict], object]  # (name, value, the arguments che
 
 @dataclass(frozen=True)
 class Control:
-    """How the web app shows an argument: ``kind`` is ``number``, ``slider``, ``checkbox`` or ``text``; ``main``
-    ones are shown, the rest folded under "Advanced". ``default`` is the app's own where it differs, and ``why``
-    says why. A box can't be empty: where ``None`` means something, ``none_is`` is the box's value that stands
-    for it."""
+    """How the web app shows an argument: ``kind`` is ``number``, ``slider``, ``checkbox``, ``text`` or ``choice``
+    (a list of ``choices``, each a label and the value it stands for); ``main`` ones are shown, the rest folded
+    under "Advanced". ``default`` is the app's own where it differs, and ``why`` says why. A box can't be empty:
+    where ``None`` means something, ``none_is`` is the box's value that stands for it."""
 
     kind: str
     label: str
@@ -40,6 +40,15 @@ class Control:
     why: str = ""
     none_is: object = None
     placeholder: str = ""  # a text box's example
+    choices: tuple[tuple[str, object], ...] = ()
+
+    def shown(self, value: object) -> object:
+        """What the page shows for an argument's value: a choice's label, else the value."""
+        return next((label for label, v in self.choices if v == value and type(v) is type(value)), value)
+
+    def taken(self, shown: object) -> object:
+        """The argument's value for what the page shows: a choice's value, else the value."""
+        return dict(self.choices).get(shown, shown) if self.choices else shown
 
 
 @dataclass(frozen=True)
@@ -247,7 +256,9 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument("sections", False, _sections, "change the picture's character at the song's section boundaries; "
              "'repeat': sections of the same kind (a chorus that comes back) return to the same look", "beat",
              "sections", cli="flag",
-             app=Control("checkbox", "New look for each song section", main=True, default=True,
+             app=Control("choice", "Song sections", main=True, default=True,
+                         choices=(("one look throughout", False), ("a new look for each", True),
+                                  ("choruses come back to their look", "repeat")),
                          why="as beat_react: on in the app, off for 0.4 scripts")),
     Argument("timeline", None, _timeline, "keyframes at song times, beats, bars or sections that set scenes and "
              "numeric settings: a .yaml or .json file (from Python, also a list of mappings); see the README",
@@ -255,13 +266,17 @@ ARGUMENTS: tuple[Argument, ...] = (
              app=Control("text", "Timeline (YAML: keyframes at times, bars or sections)", none_is="",
                          placeholder=TIMELINE_EXAMPLE)),
     Argument("snap", None, _snap, "move timeline keyframes given in seconds to the nearest beat or bar",
-             "timeline", "snap", cli="snap"),
+             "timeline", "snap", cli="snap",
+             app=Control("choice", "Snap timeline times to", choices=(("no snap", None), ("beat", "beat"),
+                                                                       ("bar", "bar")))),
     Argument("offset", 0.0, _number(low=-2, high=2), "move every hit, beat, section and keyframe by this many "
-             "seconds (negative: the picture leads the sound)", "timeline", "offset"),
+             "seconds (negative: the picture leads the sound)", "timeline", "offset",
+             app=Control("number", "Offset (s; negative: the picture leads the sound)")),
     Argument("beats_per_bar", 4, _number(low=1, high=32, integer=True), "beats per bar, for 'bar N' in a timeline",
-             "timeline", "beats_per_bar"),
+             "timeline", "beats_per_bar", app=Control("number", "Beats per bar", precision=0)),
     Argument("bar_one", None, _optional_number(low=0), "song time (s) of the first beat of bar 1 (default: the "
-             "first beat found)", "timeline", "bar_one"),
+             "first beat found)", "timeline", "bar_one",
+             app=Control("number", "First beat of bar 1 (s; -1: the first beat found)", none_is=-1)),
 )
 BY_NAME = {a.name: a for a in ARGUMENTS}
 DEFAULTS = {a.name: a.default for a in ARGUMENTS}

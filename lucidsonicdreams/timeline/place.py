@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..audio.analysis import TrackAnalysis
 from ..audio.feature import GRID_SECONDS
-from ..audio.signals import Signals
+from ..audio.signals import Signals, track_structure
 from ..latents.noise import smoothstep
 from .keyframes import Keyframe, TimelineSettings, Transition
 from .positions import Position
@@ -105,7 +106,9 @@ class Placed:
     values: dict[str, np.ndarray]
     scenes: tuple[Scene, ...]
     spans: tuple[int, ...] = ()  # each keyframe's transition, in frames
-    classes: tuple[tuple[int, tuple[int, ...]], ...] = ()  # (frame, the classes the pitches drive from it), in order
+    # (frame, the classes the pitches drive from it, its transition in frames, its ease), in order; the frame may
+    # come before the render's first one, as a scene's
+    classes: tuple[tuple[int, tuple[int, ...], int, str], ...] = ()
 
     def marks(self, keyframes: tuple[Keyframe, ...]) -> tuple[tuple[int, int, str], ...]:
         """(frame, transition frames, what it sets) of every keyframe, for plots."""
@@ -167,21 +170,23 @@ def place(keyframes: tuple[Keyframe, ...], grid: Grid, *, fps: float, n_frames: 
     # A scene keeps the frame it starts on, before the render's first one too: it is that far along by then.
     scenes = tuple(Scene(placed[k], spans[k], keyframes[k].ease, keyframes[k].scene) for k in order
                    if keyframes[k].scene is not None and placed[k] < n_frames)
-    classes = tuple((max(placed[k], 0), keyframes[k].classes) for k in order
+    classes = tuple((placed[k], keyframes[k].classes, spans[k], keyframes[k].ease) for k in order
                     if keyframes[k].classes is not None and placed[k] < n_frames)
     return Placed(tuple(placed), values, scenes, tuple(spans), classes)
 
 
-def song_grid(signals: Signals, settings: TimelineSettings, duration: float) -> Grid:
-    """The grid a render's timeline is placed on: the beats and sections found in its excerpt (song times; found
-    when the timeline needs them), and the song's length."""
-    song, start = signals.song, signals.start
+def song_grid(signals: Signals, settings: TimelineSettings, duration: float,
+              whole: TrackAnalysis | None = None) -> Grid:
+    """The grid a render's timeline is placed on: the beats and sections of the song (song times; found when the
+    timeline needs them), and the song's length. A render that starts into the song gives ``whole``, the whole
+    song's analysis, so that bars and sections count from the song's start; else those of its excerpt serve."""
     beats = sections = np.zeros(0)
     labels: tuple[str, ...] = ()
-    if song is not None and settings.needs_beats:
-        # Found by the analysis already (a timeline that needs them asks for them): the exact times, not frames.
-        beats = start + np.asarray(song.cached(("beats",), lambda: None).frames) * GRID_SECONDS
-        found = song.cached(("sections",), lambda: None)
+    track = whole if whole is not None else signals.song
+    start = 0.0 if whole is not None else signals.start
+    if track is not None and settings.needs_beats:
+        found_beats, found = track_structure(track)
+        beats = start + np.asarray(found_beats.frames) * GRID_SECONDS
         sections, labels = start + np.asarray(found.boundaries) * GRID_SECONDS, found.labels
     return Grid(beats=beats, sections=np.concatenate([[start], sections]), labels=labels, duration=duration,
                 beats_per_bar=settings.beats_per_bar, anchor=settings.bar_one)
