@@ -19,8 +19,9 @@ from .audio.feature import MAX_MELS
 from .audio.signals import Routing, Signals, route_signals
 from .effects.builtin import EffectSettings, contrast_effect, flash_effect
 from .effects.generator import EffectsGenerator
+from .errors import USER_ERRORS
 from .latents.classes import default_classes
-from .latents.compose import PLACED_SETTINGS, Draws, compose
+from .latents.compose import PLACED_SETTINGS, Draws, Vectors, compose
 from .render import arguments
 from .render.loop import QUEUED_BATCHES, keep_style, reporting, write_video
 from .render.plan import PlannedEffect, Progress, RenderPlan, RenderResult, frame_window
@@ -28,9 +29,10 @@ from .render.plot import plot_signals
 from .render.segments import settings_key, stored_seed
 from .render.workers import drawing
 from .style.base import RenderOptions, Style
+from .style.crossfade import CrossfadeStyle
 from .style.resolve import DEFAULT_STYLE, StyleSource, load_style, resolve_style
 from .timeline import TimelineSettings, place
-from .timeline.place import Placed, song_grid
+from .timeline.place import Placed, song_grid, style_weights
 from .utils import checks as validation
 from .utils.device import resolve_device
 
@@ -226,7 +228,7 @@ class LucidSonicDream:
         """The style for a render (``source``: this object's, or a timeline's with more prompts), re-used while it
         stays the same (the seed matters to the built-in style only; only the latest one is kept)."""
         source = self.source if source is None else source
-        key = (seed if source.seeded else 0, None if source is self.source else source.prompts)
+        key = (seed if source.seeded else 0, None if source is self.source else source)
         if self._style is None or self._style[0] != key:
             self._style = None  # let the old one go before building the next
             self._style = (key, load_style(source, self.device, seed))
@@ -284,14 +286,24 @@ class LucidSonicDream:
                 raise ValueError(f"{keyframe}: classes must be between 0 and {style.num_possible_classes - 1} for "
                                  f"this style, got {list(keyframe.classes)}")
         options = RenderOptions(size=out.size, truncation_psi=job.truncation_psi)
+        others = self._timeline_styles(job.timeline, source, draws, out.size)
+        drawn = source
+        if others:
+            # One style draws every frame, each with its own vectors: the render's and those the keyframes name.
+            drawn = StyleSource("timeline", (source, tuple((other, seed) for _, other, seed, _ in others)))
+            style = CrossfadeStyle([style, *(loaded for _, _, _, loaded in others)])
+            self._style = ((style_seed if drawn.seeded else 0, drawn), style)
         if out.size is not None:
             # Frames waiting for the encoder, plus what the style keeps per pixel (the built-in one caches a layer).
             per_pixel = 3 * out.batch_size * (QUEUED_BATCHES + 2) + style.bytes_per_pixel(options)
             validation.memory_fits(f"resolution {out.size[0]}x{out.size[1]}", out.size[0] * out.size[1] * per_pixel)
-        dim = style.input_shape_for(options)
+        all_dims = style.input_shape_for(options)
         # The vectors of the whole part are built at once (float64 while composing, a few arrays at a time).
-        validation.memory_fits(f"{n_frames} noise vectors of length {dim}", n_frames * dim * 8 * _VECTOR_COPIES,
+        validation.memory_fits(f"{n_frames} noise vectors of length {all_dims}",
+                               n_frames * all_dims * 8 * _VECTOR_COPIES,
                                "render a shorter part (duration) or at a lower fps")
+        own = style.styles[0] if others else style  # the render's own style (the music's bands are its noise's)
+        dim = own.input_shape_for(options)
 
         # 4. Analyse the audio into per-frame signals.
         routing = Routing(
@@ -304,7 +316,7 @@ class LucidSonicDream:
         signals = route_signals(self._analysis, self.song, routing, start=out.start, length=length, fps=out.fps,
                                 n_frames=n_frames, n_mels=min(dim, MAX_MELS),
                                 structure=job.beat.sections or job.beat.react > 0 or job.timeline.needs_beats,
-                                classes=style.num_possible_classes > 0)
+                                classes=own.num_possible_classes > 0)
         report(1, 1, "Analysing audio")
 
         # 5. The timeline on the frames, and the vectors of every frame.
@@ -327,12 +339,14 @@ class LucidSonicDream:
                            schedules=timeline.schedules, base={**job.values, **_strengths(effects)})
             signals.settings, signals.keyframes = placed.values, placed.marks(timeline.keyframes)
         vectors = compose(signals, pulse=job.pulse, motion=job.motion, beat=job.beat, classes=classes,
-                          start=out.start, draws=draws, dim=dim, num_classes=style.num_possible_classes,
+                          start=out.start, draws=draws, dim=dim, num_classes=own.num_possible_classes,
                           timeline=placed)
+        if others:
+            vectors = self._with_styles(vectors, others, signals, job, placed, out.start, options)
 
         # 6. The plan: everything the frame loop draws, with absolute paths (it may be drawn elsewhere).
         plan = RenderPlan(
-            style=source, style_seed=style_seed, device=str(self.device), seed=seed, fps=out.fps,
+            style=drawn, style_seed=style_seed, device=str(self.device), seed=seed, fps=out.fps,
             start=out.start, length=length, noise=vectors.noise, classes=vectors.classes,
             class_order=vectors.class_order,
             effects=tuple(_planned_effect(fx, amplitude, placed) for fx, amplitude in zip(effects, signals.effects)),
@@ -341,6 +355,48 @@ class LucidSonicDream:
         )
         self._latest = (plan, signals)
         return plan, signals, frames
+
+    def _timeline_styles(self, timeline: TimelineSettings, source: StyleSource, draws: Draws,
+                         size: tuple[int, int] | None) -> list[tuple[str, StyleSource, int, Style]]:
+        """The other styles a timeline's keyframes switch to, loaded (before any analysis, so that one that
+        fails to load is reported at once), each as (name, source, seed, style), in the order first named."""
+        others: dict[str, tuple[str, StyleSource, int, Style]] = {}
+        for keyframe in timeline.keyframes:
+            name = keyframe.style
+            if name is None or name in others:
+                continue
+            if source.kind == "diffusion":
+                raise ValueError(f"{keyframe}: a diffusion style changes its prompts (prompts: [...]), not its "
+                                 "style")
+            if size is None:
+                raise ValueError(f"{keyframe}: the styles of a timeline draw at their own sizes; give the render a "
+                                 "resolution so that they fade into one picture")
+            seed = int(draws.style.integers(2**63))  # after the render's own style seed, which stays the same
+            try:
+                other = resolve_style(name)
+                if other.kind == "diffusion":
+                    raise ValueError("a diffusion style needs prompts; switch to StyleGAN or built-in styles")
+                others[name] = (name, other, seed, load_style(other, self.device, seed))
+            except USER_ERRORS as exc:
+                raise ValueError(f"{keyframe}: the style {name!r} did not load: {exc}") from exc
+        return list(others.values())
+
+    def _with_styles(self, vectors: Vectors, others: list, signals: Signals, job: arguments.RenderSettings,
+                     placed: Placed, start: float, options: RenderOptions) -> Vectors:
+        """The render's vectors followed by each other style's own (from its own seed, driven by the same music;
+        the classes the pitches drive are its own), then every style's weight per frame."""
+        noise, classes = [vectors.noise], [vectors.classes]
+        for _, _, seed, style in others:
+            own = compose(signals, pulse=job.pulse, motion=job.motion, beat=job.beat,
+                          classes=replace(job.classes, classes=None), start=start, draws=Draws.from_seed(seed),
+                          dim=style.input_shape_for(options), num_classes=style.num_possible_classes,
+                          timeline=replace(placed, classes=()))
+            noise.append(own.noise)
+            classes.append(own.classes)
+        weights = style_weights(placed.styles, {name: 1 + k for k, (name, *_) in enumerate(others)},
+                                len(vectors.noise))
+        return replace(vectors, noise=np.hstack([*noise, weights]).astype(np.float32),
+                       classes=np.hstack(classes).astype(np.float32))
 
     @staticmethod
     def _source(stem: Path | None, percussive: bool, harmonic: bool) -> tuple[Path | None, Part]:
@@ -378,9 +434,9 @@ def _check_timeline(timeline: TimelineSettings, source, song_length: float) -> N
         if keyframe.prompts is not None and source.kind != "diffusion":
             raise ValueError(f"{keyframe}: prompts are for diffusion styles; this style ({source.kind}) takes "
                              "classes (classes: [...]) or a scene")
-        if keyframe.style is not None:
-            raise ValueError(f"{keyframe}: switching style at a keyframe is not built yet; keyframes set scenes, "
-                             f"prompts, classes and {', '.join(PLACED_SETTINGS)}")
+        if keyframe.style is not None and (keyframe.prompts is not None or keyframe.classes is not None):
+            raise ValueError(f"{keyframe}: a style keyframe draws the new style's own classes; give the classes "
+                             "or prompts in a keyframe of their own")
         if keyframe.prompts is not None and keyframe.classes is not None:
             raise ValueError(f"{keyframe}: give prompts or classes, not both (a diffusion style's prompts are its "
                              "classes)")

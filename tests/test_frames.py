@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from lucidsonicdreams.render.fit import fit_frame
 from lucidsonicdreams.style.function import to_uint8_frames
+from lucidsonicdreams.utils.fit import fit_frame
 
 
 def test_float_images_in_minus_one_to_one_by_default():

@@ -551,3 +551,67 @@ def test_a_setting_with_both_a_schedule_and_a_keyframe_is_refused_before_any_ana
     with pytest.raises(ValueError, match=r"keyframe 1 \(at 2 s\): pulse_react has a schedule too"):
         LucidSonicDream(str(groove)).plan("x.mp4", pulse_react="0:(0.2), 4:(1)", **QUIET,
                                           timeline=[{"at": 2, "pulse_react": 1}])
+
+
+def tiny_stylegan(path):
+    from stylegan_files import write_pytorch_pickle
+
+    from lucidsonicdreams.models import stylegan2
+
+    tiny = {"z_dim": 16, "c_dim": 0, "w_dim": 16, "img_resolution": 16, "img_channels": 3,
+            "mapping_kwargs": {"num_layers": 2}, "channel_base": 256, "channel_max": 16}
+    return write_pytorch_pickle(path, "stylegan2", tiny, stylegan2.Generator(**tiny).state_dict())
+
+
+def drawn(plan):
+    from lucidsonicdreams.render.loop import render_window
+
+    kept = []
+    render_window(plan, 0, plan.n_frames, lambda index, frame: kept.append(frame))
+    return np.stack(kept).astype(np.float64)
+
+
+def test_a_style_keyframe_fades_to_another_model_and_the_music_drives_both(groove, tmp_path, model_cache,
+                                                                            monkeypatch):
+    """The built-in style, then a StyleGAN pickle from 4 s: a cut switches on the frame, a 2 s transition blends
+    the two models' frames by weight; before the keyframe the frames are the render's without a timeline."""
+    model = str(tiny_stylegan(tmp_path / "tiny.pkl"))
+    dream = LucidSonicDream(str(groove))
+    settings = {"fps": 10, "duration": 8, "resolution": 32, "seed": 5, "progress": lambda *a: None}
+    plain = drawn(dream.plan("x.mp4", **settings))
+    cut = drawn(dream.plan("x.mp4", timeline=[{"at": 4, "style": model, "transition": "cut"}], **settings))
+    faded = drawn(dream.plan("x.mp4", timeline=[{"at": 4, "style": model, "transition": 2, "ease": "linear"}],
+                             **settings))
+    assert np.array_equal(cut[:40], plain[:40]) and np.array_equal(faded[:40], plain[:40])
+    assert np.abs(cut[40:] - plain[40:]).mean() > 20  # another model's pictures from the keyframe's frame
+    changes = np.abs(np.diff(cut, axis=0)).mean(axis=(1, 2, 3))
+    assert changes[39] > changes[30:39].max()  # the switch is one frame: the largest change around it
+    share = np.clip((np.arange(80) - 40) / 20, 0, 1)[:, None, None, None]
+    assert np.abs(faded - np.rint((1 - share) * plain + share * cut)).max() <= 1  # blended by weight
+    assert np.array_equal(faded[60:], cut[60:])
+    assert np.abs(np.diff(cut[45:], axis=0)).mean() > 0.5  # the music still moves the new model's picture
+    # A worker gets the plan pickled and loads its styles from it: the same frames.
+    import pickle
+
+    from lucidsonicdreams.render import loop
+
+    plan = pickle.loads(pickle.dumps(dream.plan("x.mp4", timeline=[{"at": 4, "style": model}], **settings)))
+    monkeypatch.setattr(loop, "_loaded", [])
+    assert np.array_equal(drawn(plan), cut)
+    assert "style" in dream.signals.keyframes[0][2]
+    video = dream.hallucinate(tmp_path / "v.mp4", timeline=[{"at": 4, "style": model}], **settings)
+    assert video.frames == 80
+
+
+def test_a_style_that_fails_to_load_is_refused_before_analysis(groove, tmp_path, monkeypatch):
+    bad = tmp_path / "broken.pkl"
+    bad.write_bytes(b"not a pickle")
+    dream = LucidSonicDream(str(groove))
+    monkeypatch.setattr(dream_module, "route_signals", lambda *a, **k: pytest.fail("analysed before refusing"))
+    with pytest.raises(ValueError, match=r"keyframe 1 \(at 2 s\): the style '.*broken.pkl' did not load"):
+        dream.plan("x.mp4", resolution=32, progress=lambda *a: None, timeline=[{"at": 2, "style": str(bad)}])
+    with pytest.raises(ValueError, match=r"keyframe 1 \(at 2 s\): the style 'nowhere.pkl' did not load"):
+        dream.plan("x.mp4", resolution=32, progress=lambda *a: None, timeline=[{"at": 2, "style": "nowhere.pkl"}])
+    model = str(tiny_stylegan(tmp_path / "tiny.pkl"))
+    with pytest.raises(ValueError, match="give the render a resolution"):
+        dream.plan("x.mp4", progress=lambda *a: None, timeline=[{"at": 2, "style": model}])

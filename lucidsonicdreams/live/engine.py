@@ -18,11 +18,11 @@ import torch
 
 from ..effects.builtin import contrast_effect, flash_effect
 from ..latents.compose import Draws
-from ..render.fit import fit_frame
 from ..style.base import RenderOptions, Style
 from ..style.resolve import load_style, resolve_style
 from ..utils import checks as validation
 from ..utils.device import resolve_device
+from ..utils.fit import fit_frame
 from .analysis import CausalAnalysis, LiveFrame
 from .sections import SectionWatch
 from .vectors import BeatHits, FrameSignals, LiveSettings, LiveVectors, RunningScale

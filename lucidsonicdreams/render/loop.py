@@ -24,7 +24,7 @@ from PIL import Image
 from ..style.base import Style
 from ..style.resolve import load_style
 from ..utils.device import resolve_device
-from .fit import fit_frame
+from ..utils.fit import fit_frame
 from .plan import Progress, RenderPlan
 from .segments import Manifest, frame_rate, is_rendered, render_key, segment_windows, stamp
 from .video import AudioTrack, VideoWriter, join_segments

@@ -102,13 +102,21 @@ def is_rendered(target: Path, key: str | None) -> bool:
 
 
 def _style_identity(plan: RenderPlan) -> str | None:
-    source = plan.style
+    return _source_identity(plan.style)
+
+
+def _source_identity(source) -> str | None:
     if source.kind == "object":
         return None
     if source.kind == "file":
         return f"file {content_hash(source.value)}"
     if source.kind == "function":
         return _function_identity(source.value)
+    if source.kind == "timeline":
+        own, others = source.value
+        parts = [_source_identity(own), *(_source_identity(s) for s, _ in others)]
+        return None if None in parts else " then ".join(
+            [parts[0], *(f"{part} (seed {seed})" for part, (_, seed) in zip(parts[1:], others))])
     return source.describe()
 
 

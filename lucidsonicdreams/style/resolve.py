@@ -22,6 +22,7 @@ from ..models.pipelines import check_source, resolve_model
 from ..utils import checks as validation
 from .base import Style
 from .cppn import CPPNStyle
+from .crossfade import CrossfadeStyle
 from .diffusion import DiffusionStyle
 from .function import FunctionStyle
 from .stylegan import StyleGANStyle
@@ -36,8 +37,10 @@ class StyleSource:
 
     kind : ``builtin`` (the seeded CPPN), ``file`` (a StyleGAN pickle), ``catalog`` (a named StyleGAN, downloaded
         on first use), ``object`` (a :class:`Style`), ``function`` (``f(noise_batch, class_batch)``) or
-        ``diffusion`` (a diffusion model with prompts)
-    value : the name, path, object, function or model
+        ``diffusion`` (a diffusion model with prompts), or ``timeline`` (a render's style and those its timeline
+        switches to)
+    value : the name, path, object, function or model; for ``timeline``, (the render's source, ((source, seed),
+        ...) of the others)
     """
 
     kind: str
@@ -49,7 +52,7 @@ class StyleSource:
     @property
     def seeded(self) -> bool:
         """Whether the render's seed changes the style itself (the built-in network's weights come from it)."""
-        return self.kind == "builtin"
+        return self.kind == "builtin" or (self.kind == "timeline" and self.value[0].seeded)
 
     @property
     def eager(self) -> bool:
@@ -63,6 +66,9 @@ class StyleSource:
             return f"function {getattr(self.value, '__qualname__', type(self.value).__name__)}"
         if self.kind == "object":
             return repr(self.value)
+        if self.kind == "timeline":
+            own, others = self.value
+            return " then ".join([own.describe(), *(f"{s.describe()} (seed {seed})" for s, seed in others)])
         return f"{self.kind} {self.value}" + (f" with prompts {list(self.prompts)}" if self.prompts else "")
 
 
@@ -140,6 +146,9 @@ def load_style(source: StyleSource, device: torch.device, seed: int) -> Style:
     """Build the style of a checked source on ``device`` (the built-in network's weights come from ``seed``)."""
     if source.kind == "builtin":
         return CPPNStyle(seed, device)
+    if source.kind == "timeline":
+        own, others = source.value
+        return CrossfadeStyle([load_style(own, device, seed), *(load_style(s, device, k) for s, k in others)])
     if source.kind == "object":
         return source.value
     if source.kind == "function":

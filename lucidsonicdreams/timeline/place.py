@@ -109,11 +109,14 @@ class Placed:
     # (frame, the classes the pitches drive from it, its transition in frames, its ease), in order; the frame may
     # come before the render's first one, as a scene's
     classes: tuple[tuple[int, tuple[int, ...], int, str], ...] = ()
+    # (frame, the style's name, its transition in frames, its ease), in order, as for classes
+    styles: tuple[tuple[int, str, int, str], ...] = ()
 
     def marks(self, keyframes: tuple[Keyframe, ...]) -> tuple[tuple[int, int, str], ...]:
         """(frame, transition frames, what it sets) of every keyframe, for plots."""
         def what(k: Keyframe) -> str:
             parts = ([f"scene {k.scene}"] if k.scene is not None else []) + (
+                [f"style {k.style}"] if k.style is not None else []) + (
                 [f"prompts {list(k.prompts)}"] if k.prompts is not None else
                 [f"classes {list(k.classes)}"] if k.classes is not None else []) + [
                 f"{name} {value:g}" for name, value in k.settings.items()]
@@ -172,7 +175,21 @@ def place(keyframes: tuple[Keyframe, ...], grid: Grid, *, fps: float, n_frames: 
                    if keyframes[k].scene is not None and placed[k] < n_frames)
     classes = tuple((placed[k], keyframes[k].classes, spans[k], keyframes[k].ease) for k in order
                     if keyframes[k].classes is not None and placed[k] < n_frames)
-    return Placed(tuple(placed), values, scenes, tuple(spans), classes)
+    styles = tuple((placed[k], keyframes[k].style, spans[k], keyframes[k].ease) for k in order
+                   if keyframes[k].style is not None and placed[k] < n_frames)
+    return Placed(tuple(placed), values, scenes, tuple(spans), classes, styles)
+
+
+def style_weights(styles: tuple[tuple[int, str, int, str], ...], columns: dict[str, int], n_frames: int) -> np.ndarray:
+    """Each frame's weight of every style of a render, [shape=(n_frames, count)]: column 0 (the render's own
+    style) alone at first, then each switch fades to its style's column (``columns``: by the keyframes' names)."""
+    count = 1 + max(columns.values(), default=0)
+    weights = np.zeros((n_frames, count))
+    weights[:, 0] = 1.0
+    for frame, name, span, kind in styles:
+        share = transition(kind, np.arange(n_frames), frame, span)[:, None]
+        weights = (1.0 - share) * weights + share * np.eye(count)[columns[name]]
+    return weights
 
 
 def song_grid(signals: Signals, settings: TimelineSettings, duration: float,
