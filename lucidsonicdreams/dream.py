@@ -97,6 +97,7 @@ class LucidSonicDream:
         self._analysis = AnalysisCache() if analysis is None else analysis
         self._latest: tuple[RenderPlan, Signals] | None = None  # the latest render's plan and signals
         self._style: tuple[tuple, Style] | None = None
+        self._others: dict[tuple, Style] = {}  # the models a timeline switches to
         if self.source.eager:
             # A model file (or a catalog style, downloaded first) is loaded now, so a bad one is reported before
             # anything else happens.
@@ -221,13 +222,16 @@ class LucidSonicDream:
         if self._latest is None:
             raise RuntimeError("plot_signals() shows what drove a render: call hallucinate() first")
         plan, signals = self._latest
-        return str(plot_signals(signals, plan.drives, plan.classes, plan.class_order, path,
+        return str(plot_signals(signals, plan.drives, plan.classes[:, : plan.own_classes], plan.class_order, path,
                                 title=Path(self.song).name))
 
     def _load_style(self, seed: int, source: StyleSource | None = None) -> Style:
         """The style for a render (``source``: this object's, or a timeline's with more prompts), re-used while it
         stays the same (the seed matters to the built-in style only; only the latest one is kept)."""
         source = self.source if source is None else source
+        if source.kind == "timeline":  # built from the parts, each loaded once (the other models are kept apart)
+            own, others = source.value
+            return CrossfadeStyle([self._load_style(seed, own), *(self._other_style(o, k) for o, k in others)])
         key = (seed if source.seeded else 0, None if source is self.source else source)
         if self._style is None or self._style[0] != key:
             self._style = None  # let the old one go before building the next
@@ -286,13 +290,12 @@ class LucidSonicDream:
                 raise ValueError(f"{keyframe}: classes must be between 0 and {style.num_possible_classes - 1} for "
                                  f"this style, got {list(keyframe.classes)}")
         options = RenderOptions(size=out.size, truncation_psi=job.truncation_psi)
-        others = self._timeline_styles(job.timeline, source, draws, out.size)
+        others, columns = self._timeline_styles(job.timeline, source, draws, out.size)
         drawn = source
         if others:
             # One style draws every frame, each with its own vectors: the render's and those the keyframes name.
-            drawn = StyleSource("timeline", (source, tuple((other, seed) for _, other, seed, _ in others)))
-            style = CrossfadeStyle([style, *(loaded for _, _, _, loaded in others)])
-            self._style = ((style_seed if drawn.seeded else 0, drawn), style)
+            drawn = StyleSource("timeline", (source, tuple(others)))
+            style = self._load_style(style_seed, drawn)
         if out.size is not None:
             # Frames waiting for the encoder, plus what the style keeps per pixel (the built-in one caches a layer).
             per_pixel = 3 * out.batch_size * (QUEUED_BATCHES + 2) + style.bytes_per_pixel(options)
@@ -316,7 +319,7 @@ class LucidSonicDream:
         signals = route_signals(self._analysis, self.song, routing, start=out.start, length=length, fps=out.fps,
                                 n_frames=n_frames, n_mels=min(dim, MAX_MELS),
                                 structure=job.beat.sections or job.beat.react > 0 or job.timeline.needs_beats,
-                                classes=own.num_possible_classes > 0)
+                                classes=style.num_possible_classes > 0)
         report(1, 1, "Analysing audio")
 
         # 5. The timeline on the frames, and the vectors of every frame.
@@ -333,7 +336,7 @@ class LucidSonicDream:
                 for k in timeline.keyframes))
         if timeline.active:
             # Bars and sections count from the song's start, wherever the render starts.
-            whole = self._analysis.track(self.song, 0.0, song_length) if out.start > 0 else None
+            whole = self._analysis.track(self.song, 0.0, song_length) if length < song_length else None
             placed = place(timeline.keyframes, song_grid(signals, timeline, song_length, whole), fps=out.fps,
                            n_frames=n_frames, start=out.start, snap=timeline.snap, offset=timeline.offset,
                            schedules=timeline.schedules, base={**job.values, **_strengths(effects)})
@@ -342,7 +345,8 @@ class LucidSonicDream:
                           start=out.start, draws=draws, dim=dim, num_classes=own.num_possible_classes,
                           timeline=placed)
         if others:
-            vectors = self._with_styles(vectors, others, signals, job, placed, out.start, options)
+            vectors = self._with_styles(vectors, style, [seed for _, seed in others], columns, signals, job, placed,
+                                        out.start, options)
 
         # 6. The plan: everything the frame loop draws, with absolute paths (it may be drawn elsewhere).
         plan = RenderPlan(
@@ -352,49 +356,69 @@ class LucidSonicDream:
             effects=tuple(_planned_effect(fx, amplitude, placed) for fx, amplitude in zip(effects, signals.effects)),
             options=options, output=replace(out, file=out.file.absolute()),
             audio=(out.audio or self.song).absolute(), drives=vectors.drives, settings_key=asked,
+            own_classes=own.num_possible_classes if others else None,
         )
         self._latest = (plan, signals)
         return plan, signals, frames
 
     def _timeline_styles(self, timeline: TimelineSettings, source: StyleSource, draws: Draws,
-                         size: tuple[int, int] | None) -> list[tuple[str, StyleSource, int, Style]]:
-        """The other styles a timeline's keyframes switch to, loaded (before any analysis, so that one that
-        fails to load is reported at once), each as (name, source, seed, style), in the order first named."""
-        others: dict[str, tuple[str, StyleSource, int, Style]] = {}
+                         size: tuple[int, int] | None) -> tuple[list[tuple[StyleSource, int]], dict[str, int]]:
+        """The other models a timeline's keyframes switch to, loaded (before any analysis, so that one that fails
+        to load is reported at once): their (source, seed) in the order first named, and each keyframe name's
+        column (0: the render's own style, which a keyframe may switch back to)."""
+        others: dict[StyleSource, int] = {}
+        columns: dict[str, int] = {}
         for keyframe in timeline.keyframes:
             name = keyframe.style
-            if name is None or name in others:
+            if name is None or name in columns:
                 continue
-            if source.kind == "diffusion":
-                raise ValueError(f"{keyframe}: a diffusion style changes its prompts (prompts: [...]), not its "
-                                 "style")
+            if source.kind in ("diffusion", "function", "object"):
+                raise ValueError(f"{keyframe}: a style keyframe switches between models a render can load by name "
+                                 f"(StyleGAN files, catalog names, cppn); this render's style is a {source.kind} "
+                                 "one" + (" (it changes its prompts instead)" if source.kind == "diffusion" else ""))
             if size is None:
                 raise ValueError(f"{keyframe}: the styles of a timeline draw at their own sizes; give the render a "
                                  "resolution so that they fade into one picture")
-            seed = int(draws.style.integers(2**63))  # after the render's own style seed, which stays the same
             try:
                 other = resolve_style(name)
-                if other.kind == "diffusion":
-                    raise ValueError("a diffusion style needs prompts; switch to StyleGAN or built-in styles")
-                others[name] = (name, other, seed, load_style(other, self.device, seed))
+                if other == source:
+                    columns[name] = 0
+                    continue
+                if other not in others:
+                    others[other] = int(draws.style.integers(2**63))  # after the render's own style seed
+                    self._other_style(other, others[other])
             except USER_ERRORS as exc:
-                raise ValueError(f"{keyframe}: the style {name!r} did not load: {exc}") from exc
-        return list(others.values())
+                message = f"{keyframe}: the style {name!r} did not load: {exc}"
+                try:
+                    error = type(exc)(message)
+                except Exception:  # an error class that takes other arguments
+                    error = ValueError(message)
+                raise error from exc
+            columns[name] = 1 + list(others).index(other)
+        self._others = {key: kept for key, kept in self._others.items() if key[0] in others}
+        return list(others.items()), columns
 
-    def _with_styles(self, vectors: Vectors, others: list, signals: Signals, job: arguments.RenderSettings,
-                     placed: Placed, start: float, options: RenderOptions) -> Vectors:
-        """The render's vectors followed by each other style's own (from its own seed, driven by the same music;
-        the classes the pitches drive are its own), then every style's weight per frame."""
+    def _other_style(self, source: StyleSource, seed: int) -> Style:
+        """A model a timeline switches to, kept while timelines keep naming it (the seed matters to cppn only)."""
+        key = (source, seed if source.seeded else 0)
+        if key not in self._others:
+            self._others[key] = load_style(source, self.device, seed)
+        return self._others[key]
+
+    def _with_styles(self, vectors: Vectors, style: CrossfadeStyle, seeds: list[int], columns: dict[str, int],
+                     signals: Signals, job: arguments.RenderSettings, placed: Placed, start: float,
+                     options: RenderOptions) -> Vectors:
+        """The render's vectors followed by each other model's own (from its own seed, driven by the same music;
+        the classes the pitches drive are its own), then every model's weight per frame."""
         noise, classes = [vectors.noise], [vectors.classes]
-        for _, _, seed, style in others:
+        for other, seed in zip(style.styles[1:], seeds):
             own = compose(signals, pulse=job.pulse, motion=job.motion, beat=job.beat,
                           classes=replace(job.classes, classes=None), start=start, draws=Draws.from_seed(seed),
-                          dim=style.input_shape_for(options), num_classes=style.num_possible_classes,
-                          timeline=replace(placed, classes=()))
+                          dim=other.input_shape_for(options), num_classes=other.num_possible_classes,
+                          timeline=placed)
             noise.append(own.noise)
             classes.append(own.classes)
-        weights = style_weights(placed.styles, {name: 1 + k for k, (name, *_) in enumerate(others)},
-                                len(vectors.noise))
+        weights = style_weights(placed.styles, columns, len(vectors.noise), len(style.styles))
         return replace(vectors, noise=np.hstack([*noise, weights]).astype(np.float32),
                        classes=np.hstack(classes).astype(np.float32))
 
@@ -418,7 +442,7 @@ def render_album(renders: list[tuple[LucidSonicDream, arguments.RenderSettings]]
         planned = []
         for dream, settings in renders:
             planned.append(dream._plan(settings, report, None))
-            dream._style = None  # the workers draw: the songs' copies of the style need not stay loaded here
+            dream._style, dream._others = None, {}  # the workers draw: the songs' styles need not stay loaded here
         frames = workers.write_videos([(plan, first, end) for plan, _, (first, end) in planned], report)
     seconds = time.perf_counter() - started
     return [RenderResult(plan.output.file, plan.seed, signals, count, seconds)
@@ -434,9 +458,10 @@ def _check_timeline(timeline: TimelineSettings, source, song_length: float) -> N
         if keyframe.prompts is not None and source.kind != "diffusion":
             raise ValueError(f"{keyframe}: prompts are for diffusion styles; this style ({source.kind}) takes "
                              "classes (classes: [...]) or a scene")
-        if keyframe.style is not None and (keyframe.prompts is not None or keyframe.classes is not None):
-            raise ValueError(f"{keyframe}: a style keyframe draws the new style's own classes; give the classes "
-                             "or prompts in a keyframe of their own")
+        if (keyframe.prompts is not None or keyframe.classes is not None) and any(
+                k.style is not None for k in timeline.keyframes):
+            raise ValueError(f"{keyframe}: a timeline that switches models takes no classes keyframes (each model's "
+                             "classes follow the pitches on their own); set scenes and settings instead")
         if keyframe.prompts is not None and keyframe.classes is not None:
             raise ValueError(f"{keyframe}: give prompts or classes, not both (a diffusion style's prompts are its "
                              "classes)")

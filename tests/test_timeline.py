@@ -14,6 +14,7 @@ import lucidsonicdreams.dream as dream_module
 from lucidsonicdreams import LucidSonicDream
 from lucidsonicdreams.audio.feature import GRID_SECONDS
 from lucidsonicdreams.cli import main
+from lucidsonicdreams.errors import LucidSonicDreamsError
 from lucidsonicdreams.timeline import Grid, load_timeline, parse_position, parse_schedule, place
 from lucidsonicdreams.timeline.place import ease
 
@@ -211,7 +212,7 @@ def test_a_scheduled_setting_reads_back_exactly_at_any_frame_rate(groove, fps):
 
 def test_bars_count_from_the_songs_start_wherever_the_render_starts(groove):
     """A render from 4.3 s places "bar 3" where the whole song's render does (it counted from the excerpt's
-    first beat, four beats later)."""
+    first beat, four beats later), and so does one that ends sooner."""
     dream = LucidSonicDream(str(groove))
     timeline = [{"at": "bar 3", "pulse_react": 1.5, "transition": "cut"}, {"at": "beat 14", "scene": 2}]
     dream.plan("x.mp4", fps=10, timeline=timeline, **QUIET)
@@ -220,6 +221,8 @@ def test_bars_count_from_the_songs_start_wherever_the_render_starts(groove):
     part = [frame for frame, _, _ in dream.signals.keyframes]
     assert whole == [round(10 * (0.5 + 8 * 0.5)), round(10 * (0.5 + 13 * 0.5))]  # the 9th and 14th kick
     assert part == [w - 43 for w in whole]
+    dream.plan("x.mp4", fps=10, duration=7, timeline=timeline, **QUIET)  # an excerpt that ends sooner
+    assert [frame for frame, _, _ in dream.signals.keyframes] == whole
 
 
 def test_a_bar_keyframe_in_a_render_lands_on_its_downbeat_and_the_music_still_drives(groove):
@@ -601,6 +604,11 @@ def test_a_style_keyframe_fades_to_another_model_and_the_music_drives_both(groov
     assert "style" in dream.signals.keyframes[0][2]
     video = dream.hallucinate(tmp_path / "v.mp4", timeline=[{"at": 4, "style": model}], **settings)
     assert video.frames == 80
+    # Back to the render's own style: its own frames again, as if it had never left.
+    back = drawn(dream.plan("x.mp4", timeline=[{"at": 2, "style": model}, {"at": 5, "style": "cppn"}], **settings))
+    assert np.array_equal(back[50:], plain[50:]) and np.abs(back[20:50] - plain[20:50]).mean() > 20
+    with pytest.raises(ValueError, match=r"keyframe 2 \(at 6 s\): a timeline that switches models takes no classes"):
+        dream.plan("x.mp4", timeline=[{"at": 2, "style": model}, {"at": 6, "classes": [1]}], **settings)
 
 
 def test_a_style_that_fails_to_load_is_refused_before_analysis(groove, tmp_path, monkeypatch):
@@ -608,9 +616,10 @@ def test_a_style_that_fails_to_load_is_refused_before_analysis(groove, tmp_path,
     bad.write_bytes(b"not a pickle")
     dream = LucidSonicDream(str(groove))
     monkeypatch.setattr(dream_module, "route_signals", lambda *a, **k: pytest.fail("analysed before refusing"))
-    with pytest.raises(ValueError, match=r"keyframe 1 \(at 2 s\): the style '.*broken.pkl' did not load"):
+    with pytest.raises((ValueError, OSError, LucidSonicDreamsError),
+                       match=r"keyframe 1 \(at 2 s\): the style '.*broken.pkl' did not load"):
         dream.plan("x.mp4", resolution=32, progress=lambda *a: None, timeline=[{"at": 2, "style": str(bad)}])
-    with pytest.raises(ValueError, match=r"keyframe 1 \(at 2 s\): the style 'nowhere.pkl' did not load"):
+    with pytest.raises((ValueError, OSError), match=r"keyframe 1 \(at 2 s\): the style 'nowhere.pkl' did not load"):
         dream.plan("x.mp4", resolution=32, progress=lambda *a: None, timeline=[{"at": 2, "style": "nowhere.pkl"}])
     model = str(tiny_stylegan(tmp_path / "tiny.pkl"))
     with pytest.raises(ValueError, match="give the render a resolution"):

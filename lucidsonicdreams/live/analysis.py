@@ -50,7 +50,8 @@ REFRACTORY_SECONDS = 0.08
 # Onset strength reads 1 at the loudest recent onset; that reference falls by half every PEAK_HALF_LIFE seconds.
 PEAK_HALF_LIFE = 8.0
 # The harmonic/percussive split: a median over the last SPLIT_FRAMES frames (harmonic: what lasts) against one
-# over SPLIT_BINS neighbouring bins (percussive: what is broadband).
+# over SPLIT_BINS neighbouring bins (percussive: what is broadband; 730 Hz on the level window, offline's spans
+# 335 Hz).
 SPLIT_FRAMES = 17
 SPLIT_BINS = 17
 # The tempo: every TEMPO_EVERY seconds the tempogram column of the last 8 s of onset strength (offline's, on the
@@ -140,7 +141,7 @@ class CausalAnalysis:
         level_power = level_magnitude**2
         self._history.append(level_magnitude)
         harmonic = np.median(np.stack(self._history), axis=0)
-        percussive = median_filter(level_magnitude, size=SPLIT_BINS, mode="reflect")  # as offline, across the bins
+        percussive = median_filter(level_magnitude, size=SPLIT_BINS, mode="reflect")  # across the bins, as offline
         h2, p2 = harmonic**2, percussive**2
         total = np.maximum(h2 + p2, 1e-20)
         amplitude = float((self._mel @ level_power).max())
@@ -237,14 +238,13 @@ class BeatTracker:
         decay = 0.5 ** (TEMPO_EVERY / TEMPO_HALF_LIFE)
         self._tempogram *= decay
         self._weight *= decay
-        if np.percentile(self._gate, 99) >= MIN_BEAT_ONSET:
-            window = np.zeros(TEMPO_WINDOW)
-            window[-len(self._level):] = self._level
-            self._tempogram += tempogram_columns(window[:, None])[:, 0]
-            self._weight += 1.0
-        if self._weight < 0.5:  # nothing with a beat for a while
+        if np.percentile(self._gate, 99) < MIN_BEAT_ONSET:  # no beat to follow now (the mean is kept for later)
             self.lag, self.period = 0, 0.0
             return
+        window = np.zeros(TEMPO_WINDOW)
+        window[-len(self._level):] = self._level
+        self._tempogram += tempogram_columns(window[:, None])[:, 0]
+        self._weight += 1.0
         tempogram = self._tempogram / self._weight
         self.lag = int(round(60.0 / tempo_of(tempogram[:, None]) / GRID))
         # A parabola through the peak and its neighbours: the period to a fraction of a frame.

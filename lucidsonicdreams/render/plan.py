@@ -71,6 +71,7 @@ class RenderPlan:
     audio: Path
     drives: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # pulse, motion, beat as used
     settings_key: str | None = None  # the arguments that made it, less the seed: an unfinished render's seed is reused
+    own_classes: int | None = None  # class columns of the render's own style, where a timeline's models follow
 
     @property
     def n_frames(self) -> int:

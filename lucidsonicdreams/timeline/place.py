@@ -180,10 +180,11 @@ def place(keyframes: tuple[Keyframe, ...], grid: Grid, *, fps: float, n_frames: 
     return Placed(tuple(placed), values, scenes, tuple(spans), classes, styles)
 
 
-def style_weights(styles: tuple[tuple[int, str, int, str], ...], columns: dict[str, int], n_frames: int) -> np.ndarray:
-    """Each frame's weight of every style of a render, [shape=(n_frames, count)]: column 0 (the render's own
-    style) alone at first, then each switch fades to its style's column (``columns``: by the keyframes' names)."""
-    count = 1 + max(columns.values(), default=0)
+def style_weights(styles: tuple[tuple[int, str, int, str], ...], columns: dict[str, int], n_frames: int,
+                  count: int) -> np.ndarray:
+    """Each frame's weight of each of a render's ``count`` styles, [shape=(n_frames, count)]: column 0 (the
+    render's own) alone at first, then each switch fades to its style's column (``columns``: by the keyframes'
+    names)."""
     weights = np.zeros((n_frames, count))
     weights[:, 0] = 1.0
     for frame, name, span, kind in styles:
