@@ -57,11 +57,10 @@ SPLIT_BINS = 17
 # The tempo: every TEMPO_EVERY seconds the tempogram column of the last 8 s of onset strength (offline's, on the
 # analysis window) joins a running mean that forgets half its weight every TEMPO_HALF_LIFE seconds; its peak under
 # librosa's prior is the tempo, as the whole song's mean is offline. Beats are followed only while the onsets of
-# the last GATE_SECONDS are as strong as offline asks of a whole song (audio.beat.MIN_BEAT_ONSET).
+# those 8 s are as strong as offline asks of a whole song (audio.beat.MIN_BEAT_ONSET).
 TEMPO_EVERY = 0.25
 TEMPO_MIN_SECONDS = 2.0
 TEMPO_HALF_LIFE = 30.0
-GATE_SECONDS = 8.0
 # The beat phase: librosa's dynamic programme (a beat's score is its onset plus the best score one period back,
 # less TIGHTNESS times the squared log-ratio of the gap to the period), run forward only. The last beat is where
 # the score peaked within the last period, and the next is a period after it.
@@ -188,7 +187,6 @@ class BeatTracker:
 
     def __init__(self) -> None:
         self._level = deque(maxlen=TEMPO_WINDOW)  # offline's onset strength
-        self._gate = deque(maxlen=int(round(GATE_SECONDS / GRID)))
         self._recent = deque(maxlen=int(round(NORM_SECONDS / GRID)))  # the onsets the phase follows
         self._score = deque(maxlen=2 * TEMPO_WINDOW + 1)  # the programme's cumulative score, newest last
         self._tempogram = np.zeros(TEMPO_WINDOW)
@@ -206,7 +204,6 @@ class BeatTracker:
         """One analysis frame's spectral flux (on the onset window) and offline's onset strength."""
         self._frames += 1
         self._level.append(level_flux)
-        self._gate.append(level_flux)
         if self._frames * GRID >= TEMPO_MIN_SECONDS and self._frames % int(round(TEMPO_EVERY / GRID)) == 0:
             self._estimate()
         self._recent.append(flux)
@@ -238,7 +235,7 @@ class BeatTracker:
         decay = 0.5 ** (TEMPO_EVERY / TEMPO_HALF_LIFE)
         self._tempogram *= decay
         self._weight *= decay
-        if np.percentile(self._gate, 99) < MIN_BEAT_ONSET:  # no beat to follow now (the mean is kept for later)
+        if np.percentile(self._level, 99) < MIN_BEAT_ONSET:  # no beat to follow now (the mean is kept for later)
             self.lag, self.period = 0, 0.0
             return
         window = np.zeros(TEMPO_WINDOW)
